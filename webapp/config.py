@@ -1,0 +1,64 @@
+"""Settings: read from the environment in this one place, then passed around as constants.
+
+| variable | default | meaning |
+| --- | --- | --- |
+| `DATABASE_URL` | `sqlite:///var/mintsuche.db` | the record (SQLite in WAL mode, or PostgreSQL) |
+| `MINTSUCHE_SOURCES` | `sources.yaml` | the source definitions |
+| `MINTSUCHE_VAR_DIR` | `var` | working data: the SQLite file, the search index |
+| `MINTSUCHE_OVERRIDES` | `dedupe_overrides.yaml` | maintainers' must-link / cannot-link decisions |
+| `MINTSUCHE_CONTACT_URL` | the project homepage | contact URL in the crawler's User-Agent |
+| `MINTSUCHE_SECRET_KEY` | random per process | Flask session secret |
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+DEFAULT_SOURCES = "sources.yaml"
+DEFAULT_VAR_DIR = "var"
+DEFAULT_OVERRIDES = "dedupe_overrides.yaml"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything configurable, resolved once."""
+
+    sources_file: Path
+    var_dir: Path
+    database_url: str
+    overrides_file: Path
+    secret_key: str = field(repr=False, default="")
+
+    @property
+    def index_dir(self) -> Path:
+        return self.var_dir / "index"
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None, **overrides: object) -> Settings:
+        env = os.environ if environ is None else environ
+        var_dir = Path(
+            str(overrides.get("var_dir") or env.get("MINTSUCHE_VAR_DIR", DEFAULT_VAR_DIR))
+        )
+        url = overrides.get("database_url") or env.get("DATABASE_URL")
+        if not url:
+            url = f"sqlite:///{var_dir / 'mintsuche.db'}"
+        return cls(
+            sources_file=Path(
+                str(overrides.get("sources_file") or env.get("MINTSUCHE_SOURCES", DEFAULT_SOURCES))
+            ),
+            var_dir=var_dir,
+            database_url=str(url),
+            overrides_file=Path(
+                str(
+                    overrides.get("overrides_file")
+                    or env.get("MINTSUCHE_OVERRIDES", DEFAULT_OVERRIDES)
+                )
+            ),
+            secret_key=str(
+                overrides.get("secret_key")
+                or env.get("MINTSUCHE_SECRET_KEY")
+                or os.urandom(24).hex()
+            ),
+        )

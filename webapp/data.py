@@ -1,0 +1,83 @@
+"""Where the site gets its data: the search index and the catalogue database.
+
+All database and index access of the web layer goes through here (as flaskr's `db.py`).
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from flask import Flask, current_app
+
+from catalog import store
+from catalog.db import get_engine, init_db, session_scope
+from catalog.search import SearchIndex, SearchQuery, SearchResult
+from webapp.config import Settings
+
+_lock = threading.Lock()
+
+
+def init_app(app: Flask) -> None:
+    app.extensions["mintsuche.index"] = None
+
+
+def settings() -> Settings:
+    return current_app.config["SETTINGS"]
+
+
+def _engine() -> Any:
+    engine = get_engine(settings().database_url)
+    init_db(engine)
+    return engine
+
+
+def index() -> SearchIndex | None:
+    """The current search index, reloaded when a rebuild has swapped in a new one."""
+    with _lock:
+        idx = current_app.extensions.get("mintsuche.index")
+        if idx is None:
+            try:
+                idx = SearchIndex.open(settings().index_dir)
+            except FileNotFoundError:
+                return None
+            current_app.extensions["mintsuche.index"] = idx
+        else:
+            idx.reload_if_changed()
+        return idx
+
+
+def search(query: SearchQuery) -> SearchResult | None:
+    idx = index()
+    return None if idx is None else idx.search(query)
+
+
+def cluster(cluster_id: str) -> tuple[Any, list[Any]] | None:
+    with session_scope(_engine()) as session:
+        row = store.get_cluster(session, cluster_id)
+        if row is None:
+            return None
+        members = store.offers_of_cluster(session, cluster_id)
+        seen = store.raw_seen(session, [(m.source_id, m.source_key) for m in members])
+        return _detach(row), [(_detach(m), seen.get((m.source_id, m.source_key))) for m in members]
+
+
+def platforms() -> list[dict[str, Any]]:
+    with session_scope(_engine()) as session:
+        counts = store.offer_counts_by_source(session)
+        rows = []
+        for src in store.list_sources(session):
+            last = store.last_success(session, src.id)
+            rows.append(
+                {
+                    "source": _detach(src),
+                    "offers": counts.get(src.id, 0),
+                    "last_success": last.finished_at if last is not None else None,
+                }
+            )
+        return rows
+
+
+def _detach(row: Any) -> Any:
+    """A plain copy of a row that outlives its session."""
+    return type(row).model_validate(row.model_dump()) if hasattr(row, "model_dump") else row

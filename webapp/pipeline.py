@@ -1,0 +1,180 @@
+"""The composition root of the data flow: raw records -> offers -> clusters -> index.
+
+`rebuild` re-runs the pure stages (normalize, dedupe) over every stored raw record, writes
+the derived tables in one transaction and swaps in a new search index. It never crawls.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from catalog import store
+from catalog.db import get_engine, init_db, session_scope
+from catalog.search import SearchDoc, SearchIndex
+from dedupe import Overrides, cluster_offers, load_overrides
+from normalize import NormalizedOffer, normalize_record
+from normalize.places import load_gazetteer
+
+Progress = Callable[[str], None]
+
+
+@dataclass
+class RebuildReport:
+    """What a rebuild did, for the CLI and the operator page."""
+
+    raw_records: int = 0
+    offers: int = 0
+    clusters: int = 0
+    dropped: Counter[str] = field(default_factory=Counter)
+    per_source: Counter[str] = field(default_factory=Counter)
+
+
+def jsonable(value: Any) -> Any:
+    """Turn dates, dataclasses and pydantic models into plain JSON values."""
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if hasattr(value, "model_dump"):
+        return jsonable(value.model_dump())
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return jsonable(dataclasses.asdict(value))
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        items = [jsonable(v) for v in value]
+        return sorted(items, key=json.dumps) if isinstance(value, set | frozenset) else items
+    return value
+
+
+def _offer_row(offer: NormalizedOffer, cluster_id: str) -> dict[str, Any]:
+    row = offer.model_dump()
+    row["cluster_id"] = cluster_id
+    return row
+
+
+def _cluster_row(cluster: Any, members: list[NormalizedOffer]) -> dict[str, Any]:
+    fields = {name: jsonable(merged) for name, merged in cluster.fields.items()}
+
+    def value(name: str) -> Any:
+        merged = cluster.fields.get(name)
+        return None if merged is None else jsonable(merged.value)
+
+    platforms = sorted({m.source_id for m in members})
+    return {
+        "id": cluster.id,
+        "title": value("title") or members[0].title,
+        "provider": value("provider"),
+        "city": value("city"),
+        "plz": value("plz"),
+        "bundesland": value("bundesland"),
+        "lat": value("lat"),
+        "lon": value("lon"),
+        "subjects": sorted({s for m in members for s in m.subjects}),
+        "formats": sorted({f for m in members for f in m.formats}),
+        "platforms": platforms,
+        "member_count": len(members),
+        "fields": fields,
+    }
+
+
+def _search_doc(row: dict[str, Any], members: list[NormalizedOffer]) -> SearchDoc:
+    ages_min = [m.age_min for m in members if m.age_min is not None]
+    ages_max = [m.age_max for m in members if m.age_max is not None]
+    grades_min = [m.grade_min for m in members if m.grade_min is not None]
+    grades_max = [m.grade_max for m in members if m.grade_max is not None]
+    descriptions = sorted({m.description for m in members if m.description}, key=len)
+    return SearchDoc(
+        cluster_id=row["id"],
+        title=row["title"] or "",
+        provider=row["provider"] or "",
+        city=row["city"] or "",
+        plz=row["plz"] or "",
+        bundesland=row["bundesland"] or "",
+        subjects=row["subjects"],
+        formats=row["formats"],
+        platforms=row["platforms"],
+        description=descriptions[-1] if descriptions else "",
+        lat=row["lat"],
+        lon=row["lon"],
+        age_min=min(ages_min) if ages_min else None,
+        age_max=max(ages_max) if ages_max else None,
+        grade_min=min(grades_min) if grades_min else None,
+        grade_max=max(grades_max) if grades_max else None,
+        free=any(m.cost_kind == "free" for m in members),
+        girls=any(m.girls for m in members),
+    )
+
+
+def rebuild(
+    database_url: str,
+    index_dir: Path,
+    *,
+    now: datetime,
+    overrides_file: Path | None = None,
+    progress: Progress | None = None,
+) -> RebuildReport:
+    """Normalize, dedupe and index again from the stored raw records.
+
+    Records that cannot be normalized are dropped and counted by reason; the run goes on.
+    """
+    say = progress or (lambda _msg: None)
+    engine = get_engine(database_url)
+    init_db(engine)
+    report = RebuildReport()
+    gazetteer = load_gazetteer()
+    offers: list[NormalizedOffer] = []
+    with session_scope(engine) as session:
+        previous = store.previous_cluster_ids(session)
+        for record in store.iter_raw(session):
+            report.raw_records += 1
+            try:
+                offers.append(normalize_record(record, gazetteer=gazetteer, now=now))
+            except Exception as exc:  # noqa: BLE001 - a bad record is counted, never fatal
+                report.dropped[f"{record.source_id}: {type(exc).__name__}"] += 1
+            if report.raw_records % 500 == 0:
+                say(f"normalisiert: {report.raw_records} Rohdatensätze")
+    say(f"normalisiert: {report.raw_records} Rohdatensätze, {len(offers)} Angebote")
+    overrides = _overrides(overrides_file)
+    clusters = cluster_offers(offers, previous=previous, overrides=overrides)
+    say(f"zusammengeführt: {len(offers)} Angebote -> {len(clusters)} Einträge")
+    by_key = {(o.source_id, o.source_key): o for o in offers}
+    offer_rows: list[dict[str, Any]] = []
+    cluster_rows: list[dict[str, Any]] = []
+    docs: list[SearchDoc] = []
+    for cluster in clusters:
+        members = [by_key[key] for key in cluster.members if key in by_key]
+        if not members:
+            continue
+        offer_rows.extend(_offer_row(m, cluster.id) for m in members)
+        row = _cluster_row(cluster, members)
+        cluster_rows.append(row)
+        docs.append(_search_doc(row, members))
+    with session_scope(engine) as session:
+        store.replace_offers(session, offer_rows)
+        store.replace_clusters(session, cluster_rows)
+    SearchIndex.build(index_dir, docs)
+    say(f"Suchindex neu aufgebaut: {len(docs)} Einträge")
+    report.offers = len(offer_rows)
+    report.clusters = len(cluster_rows)
+    report.per_source = Counter(o.source_id for o in offers)
+    return report
+
+
+def _overrides(path: Path | None) -> Overrides | None:
+    if path is None or not path.exists():
+        return None
+    return load_overrides(path)
+
+
+def cluster_listing(database_url: str) -> Iterable[dict[str, Any]]:
+    """Every cluster with its members, for `mintsuche clusters --json`."""
+    engine = get_engine(database_url)
+    init_db(engine)
+    with session_scope(engine) as session:
+        yield from store.cluster_members(session)
