@@ -28,6 +28,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from typing import Any, ClassVar
+from urllib.parse import urljoin
 
 import scrapy
 from parsel import Selector, SelectorList
@@ -137,13 +138,14 @@ class HtmlSpider(SourceSpider):
             for name, rule in self._rules(detail=detail).items()
         }
 
-    def _key(self, fields: dict[str, RawValue | None], response: Response) -> str | None:
+    def _key(self, fields: dict[str, RawValue | None], base_url: str) -> str | None:
+        """The key field's value as an absolute URL (relative to ``base_url``)."""
         value = fields.get(self.spec.key)
         if isinstance(value, list):
             value = value[0] if value else None
         if not value:
             return None
-        return response.urljoin(value)
+        return urljoin(base_url, value)
 
     def parse(self, response: Response, **kwargs: Any) -> Iterator[Any]:
         """Yield a record (or a detail request) per row, then the next page's request."""
@@ -169,7 +171,7 @@ class HtmlSpider(SourceSpider):
                     cb_kwargs={"partial": fields, "list_url": response.url},
                 )
                 continue
-            record = self.make_record(self._key(fields, response), response.url, fields)
+            record = self.make_record(self._key(fields, response.url), response.url, fields)
             if record is not None:
                 yield record
         yield from self._next_page(response)
@@ -183,10 +185,9 @@ class HtmlSpider(SourceSpider):
             self.logger.info("max_pages (%d) reached, not following next page", max_pages)
             return
         try:
-            hrefs = node_strings(select(response, spec.next_page), attr=None)
             links = select(response, spec.next_page)
-            if links and hasattr(links[0].root, "tag"):
-                hrefs = node_strings(links, attr="href")
+            is_element = bool(links) and hasattr(links[0].root, "tag")
+            hrefs = node_strings(links, attr="href" if is_element else None)
         except Exception as exc:
             self.logger.warning("next_page selector failed on %s: %r", response.url, exc)
             return
@@ -207,11 +208,7 @@ class HtmlSpider(SourceSpider):
         except Exception as exc:
             self.drop("extract_error", response.url, detail=repr(exc))
             return
-        key_value = fields.get(self.spec.key)
-        key = self._key(fields, response) if key_value else None
-        if self.spec.key == self.spec.detail or key is None:
-            key = key or response.url
-        record = self.make_record(key, response.url, fields)
+        record = self.make_record(self._key(fields, list_url), response.url, fields)
         if record is not None:
             yield record
 
