@@ -1,0 +1,391 @@
+"""The store: raw records and crawl runs in, derived offers and clusters replaced.
+
+Transactions: :func:`start_run`, :func:`finish_run`, :func:`sync_sources`,
+:func:`replace_offers` and :func:`replace_clusters` commit. :func:`upsert_raw` and
+:func:`upsert_raw_all` only flush, so the caller decides the batch size;
+:func:`finish_run` commits whatever is still pending. Nothing here deletes raw records:
+a failed run leaves the catalogue as it was (records it did see are kept, with their
+``last_seen`` and ``last_run_id`` updated).
+
+Errors: ``KeyError`` for an unknown run id, ``ValueError`` for an invalid status or a
+naive datetime; SQLAlchemy errors pass through.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import delete, func, insert, select, tuple_, update
+from pydantic_core import PydanticUndefined
+from sqlmodel import Session, SQLModel
+
+from catalog.schema import RUN_STATUSES, ClusterRow, CrawlRun, OfferRow, RawRecordRow, SourceRow
+from crawlers.records import RawRecord
+
+NEW, CHANGED, UNCHANGED = "new", "changed", "unchanged"
+
+#: Rows per bulk statement (keeps SQLite below its bound-parameter limit).
+BATCH = 500
+
+
+def _aware(value: datetime, name: str) -> datetime:
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError(f"{name} must be timezone-aware, got {value.isoformat()}")
+    return value.astimezone(UTC)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+# --- sources -----------------------------------------------------------------------------
+
+
+def _licence_dict(licence: Any) -> dict[str, Any] | None:
+    if licence is None:
+        return None
+    dump = getattr(licence, "model_dump", None)
+    if callable(dump):
+        return dict(dump(mode="json"))
+    return dict(licence)
+
+
+def sync_sources(session: Session, sources: Iterable[Any], *, now: datetime | None = None) -> int:
+    """Insert or update one :class:`SourceRow` per source object; commit; return the count.
+
+    ``sources`` are objects with the ``Source`` attributes ``id``, ``title``, ``homepage``,
+    ``kind``, ``enabled``, ``description``, ``strengths`` and ``licence`` (a pydantic model,
+    a mapping or None). Sources missing from the list are kept (old runs refer to them).
+    """
+    stamp = _aware(now, "now") if now else _now()
+    count = 0
+    for source in sources:
+        homepage = getattr(source, "homepage", None)
+        values = {
+            "title": source.title,
+            "homepage": str(homepage) if homepage is not None else None,
+            "kind": str(getattr(source, "kind", "")),
+            "enabled": bool(getattr(source, "enabled", True)),
+            "description": getattr(source, "description", None),
+            "strengths": list(getattr(source, "strengths", None) or []),
+            "licence": _licence_dict(getattr(source, "licence", None)),
+            "updated_at": stamp,
+        }
+        row = session.get(SourceRow, source.id)
+        if row is None:
+            session.add(SourceRow(id=source.id, **values))
+        else:
+            for key, value in values.items():
+                setattr(row, key, value)
+        count += 1
+    session.commit()
+    return count
+
+
+# --- crawl runs ----------------------------------------------------------------------------
+
+
+def start_run(session: Session, source_id: str, *, started_at: datetime, trigger: str = "cli") -> int:
+    """Record a new ``running`` crawl run for ``source_id``; commit; return its id."""
+    run = CrawlRun(
+        source_id=source_id,
+        trigger=trigger,
+        started_at=_aware(started_at, "started_at"),
+        status="running",
+        stats={},
+    )
+    session.add(run)
+    session.commit()
+    assert run.id is not None
+    return run.id
+
+
+def finish_run(
+    session: Session,
+    run_id: int,
+    *,
+    finished_at: datetime,
+    status: str,
+    stats: dict[str, Any],
+    error: str | None = None,
+) -> None:
+    """Close run ``run_id`` with ``status`` and ``stats``; commit (including pending upserts).
+
+    ``items``/``pages`` come from ``stats["items"]``/``stats["pages"]`` when given; ``items``
+    otherwise counts the raw records this run touched.
+    """
+    if status not in RUN_STATUSES:
+        raise ValueError(f"unknown run status {status!r}; expected one of {RUN_STATUSES}")
+    run = session.get(CrawlRun, run_id)
+    if run is None:
+        raise KeyError(f"no crawl run with id {run_id}")
+    session.flush()
+    items = stats.get("items")
+    if not isinstance(items, int):
+        items = session.scalar(
+            select(func.count()).select_from(RawRecordRow).where(RawRecordRow.last_run_id == run_id)
+        )
+    pages = stats.get("pages")
+    run.finished_at = _aware(finished_at, "finished_at")
+    run.status = status
+    run.stats = dict(stats)
+    run.error = error
+    run.items = int(items or 0)
+    run.pages = int(pages) if isinstance(pages, int) else run.pages
+    session.commit()
+
+
+def last_runs(session: Session, source_id: str | None = None, limit: int = 20) -> list[CrawlRun]:
+    """Return the latest runs (newest first), of one source or of all."""
+    stmt = select(CrawlRun).order_by(CrawlRun.started_at.desc(), CrawlRun.id.desc()).limit(limit)  # type: ignore[union-attr,attr-defined]
+    if source_id is not None:
+        stmt = stmt.where(CrawlRun.source_id == source_id)
+    return list(session.scalars(stmt))
+
+
+def last_success(session: Session, source_id: str) -> CrawlRun | None:
+    """Return the newest successful run of ``source_id``, or None."""
+    stmt = (
+        select(CrawlRun)
+        .where(CrawlRun.source_id == source_id, CrawlRun.status == "success")
+        .order_by(CrawlRun.started_at.desc(), CrawlRun.id.desc())  # type: ignore[union-attr,attr-defined]
+        .limit(1)
+    )
+    return session.scalars(stmt).first()
+
+
+# --- raw records ---------------------------------------------------------------------------
+
+
+def upsert_raw(session: Session, record: RawRecord, *, run_id: int) -> str:
+    """Store one raw record; return ``"new"``, ``"changed"`` or ``"unchanged"``.
+
+    Idempotent: the same record twice changes only ``last_seen`` (the record's
+    ``fetched_at``) and ``last_run_id``; ``first_seen`` is kept. Flushes, does not commit.
+    """
+    return _upsert_batch(session, [record], run_id)[0]
+
+
+def upsert_raw_all(session: Session, records: Iterable[RawRecord], *, run_id: int) -> dict[str, int]:
+    """Store many raw records in bulk; return counts ``{"new", "changed", "unchanged"}``.
+
+    A record repeated within ``records`` counts once per occurrence; the last one wins.
+    """
+    counts = {NEW: 0, CHANGED: 0, UNCHANGED: 0}
+    batch: list[RawRecord] = []
+    for record in records:
+        batch.append(record)
+        if len(batch) >= BATCH:
+            for outcome in _upsert_batch(session, batch, run_id):
+                counts[outcome] += 1
+            batch = []
+    if batch:
+        for outcome in _upsert_batch(session, batch, run_id):
+            counts[outcome] += 1
+    return counts
+
+
+def _upsert_batch(session: Session, records: list[RawRecord], run_id: int) -> list[str]:
+    session.flush()
+    keys = {(r.source_id, r.source_key) for r in records}
+    existing: dict[tuple[str, str], tuple[int, str]] = {}
+    key_list = sorted(keys)
+    for start in range(0, len(key_list), BATCH):
+        chunk = key_list[start : start + BATCH]
+        stmt = select(
+            RawRecordRow.id, RawRecordRow.source_id, RawRecordRow.source_key, RawRecordRow.content_hash
+        ).where(tuple_(RawRecordRow.source_id, RawRecordRow.source_key).in_(chunk))
+        for row_id, source_id, source_key, content in session.exec(stmt):
+            existing[(source_id, source_key)] = (row_id, content)
+
+    outcomes: list[str] = []
+    inserts: dict[tuple[str, str], dict[str, Any]] = {}
+    updates: dict[int, dict[str, Any]] = {}
+    for record in records:
+        key = (record.source_id, record.source_key)
+        seen = _aware(record.fetched_at, "record.fetched_at")
+        if key in inserts:  # repeated within this batch
+            outcome = UNCHANGED if inserts[key]["content_hash"] == record.content_hash else CHANGED
+            first_seen = inserts[key]["first_seen"]
+            inserts[key] = _raw_values(record, seen, run_id) | {"first_seen": first_seen}
+        elif key in existing:
+            row_id, old_hash = existing[key]
+            if old_hash == record.content_hash:
+                outcome = UNCHANGED
+                values = {"id": row_id, "last_seen": seen, "last_run_id": run_id}
+            else:
+                outcome = CHANGED
+                values = {"id": row_id} | _raw_values(record, seen, run_id)
+                values.pop("first_seen")
+                values.pop("source_id")
+                values.pop("source_key")
+            existing[key] = (row_id, record.content_hash)
+            updates[row_id] = updates.get(row_id, {}) | values
+        else:
+            outcome = NEW
+            inserts[key] = _raw_values(record, seen, run_id)
+        outcomes.append(outcome)
+
+    if inserts:
+        session.exec(insert(RawRecordRow), params=list(inserts.values()))
+    if updates:
+        # group by key set: an executemany needs the same columns in every row
+        groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+        for values in updates.values():
+            groups.setdefault(tuple(sorted(values)), []).append(values)
+        for rows in groups.values():
+            session.exec(update(RawRecordRow), params=rows)
+    return outcomes
+
+
+def _raw_values(record: RawRecord, seen: datetime, run_id: int) -> dict[str, Any]:
+    return {
+        "source_id": record.source_id,
+        "source_key": record.source_key,
+        "url": record.url,
+        "fields": dict(record.fields),
+        "content_hash": record.content_hash,
+        "fetched_at": seen,
+        "first_seen": seen,
+        "last_seen": seen,
+        "last_run_id": run_id,
+    }
+
+
+def iter_raw(session: Session, source_ids: Iterable[str] | None = None) -> Iterator[RawRecord]:
+    """Yield the stored raw records as :class:`RawRecord`, ordered by source id and key.
+
+    ``fetched_at`` is the time the record was last seen.
+    """
+    stmt = select(
+        RawRecordRow.source_id,
+        RawRecordRow.source_key,
+        RawRecordRow.url,
+        RawRecordRow.last_seen,
+        RawRecordRow.fields,
+        RawRecordRow.content_hash,
+    ).order_by(RawRecordRow.source_id, RawRecordRow.source_key)
+    if source_ids is not None:
+        stmt = stmt.where(RawRecordRow.source_id.in_(list(source_ids)))  # type: ignore[attr-defined]
+    for source_id, source_key, url, last_seen, fields, content in session.exec(
+        stmt.execution_options(yield_per=1000)
+    ):
+        yield RawRecord(source_id, source_key, url, last_seen, dict(fields), content)
+
+
+def raw_ids(session: Session) -> dict[tuple[str, str], int]:
+    """Return ``{(source_id, source_key): raw record id}`` (to fill ``OfferRow.raw_id``)."""
+    stmt = select(RawRecordRow.source_id, RawRecordRow.source_key, RawRecordRow.id)
+    return {(s, k): i for s, k, i in session.exec(stmt)}
+
+
+# --- derived tables ------------------------------------------------------------------------
+
+_OFFER_COLUMNS = frozenset(OfferRow.__table__.columns.keys()) - {"id"}  # type: ignore[attr-defined]
+_CLUSTER_COLUMNS = frozenset(ClusterRow.__table__.columns.keys())  # type: ignore[attr-defined]
+
+
+def _defaults(model: type[SQLModel], columns: frozenset[str]) -> dict[str, Callable[[], Any]]:
+    """Return ``{column: factory of its default}`` for the model's columns that have one."""
+    defaults: dict[str, Callable[[], Any]] = {}
+    for name, info in model.model_fields.items():
+        if name not in columns:
+            continue
+        if info.default_factory is not None:
+            defaults[name] = info.default_factory  # type: ignore[assignment]
+        elif info.default is not PydanticUndefined:
+            defaults[name] = lambda value=info.default: value
+    return defaults
+
+
+def _rows(
+    items: Iterable[Mapping[str, Any] | Any],
+    columns: frozenset[str],
+    defaults: dict[str, Callable[[], Any]],
+) -> Iterator[dict[str, Any]]:
+    """Turn mappings/models into insert rows: known columns only, defaults for gaps."""
+    for item in items:
+        if not isinstance(item, Mapping):
+            dump = getattr(item, "model_dump", None)
+            item = dump() if callable(dump) else vars(item)
+        row = {key: value for key, value in item.items() if key in columns}
+        for key, factory in defaults.items():
+            if row.get(key) is None:
+                row[key] = factory()
+        yield row
+
+
+_OFFER_DEFAULTS = _defaults(OfferRow, _OFFER_COLUMNS)
+_CLUSTER_DEFAULTS = _defaults(ClusterRow, _CLUSTER_COLUMNS)
+
+
+def _bulk_insert(session: Session, table: Any, rows: Iterable[dict[str, Any]]) -> int:
+    count = 0
+    batch: list[dict[str, Any]] = []
+    for row in rows:
+        batch.append(row)
+        if len(batch) >= BATCH:
+            session.exec(insert(table), params=batch)
+            count += len(batch)
+            batch = []
+    if batch:
+        session.exec(insert(table), params=batch)
+        count += len(batch)
+    return count
+
+
+def replace_offers(session: Session, offers: Iterable[Mapping[str, Any] | Any]) -> int:
+    """Replace all offers with ``offers`` in one transaction; commit; return the count.
+
+    Each offer is a mapping (or a pydantic model) with the ``NormalizedOffer`` fields plus
+    optional ``raw_id`` and ``cluster_id``; unknown keys are ignored. On an error nothing
+    changes.
+    """
+    try:
+        session.exec(delete(OfferRow))
+        count = _bulk_insert(session, OfferRow, _rows(offers, _OFFER_COLUMNS, _OFFER_DEFAULTS))
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    return count
+
+
+def replace_clusters(session: Session, clusters: Iterable[Mapping[str, Any]]) -> int:
+    """Replace all clusters with ``clusters`` in one transaction; commit; return the count.
+
+    Each cluster is a mapping with the :class:`ClusterRow` columns; ``fields`` may hold
+    dedupe's ``MergedField`` dataclasses (they are stored as JSON objects). Unknown keys
+    are ignored. On an error nothing changes.
+    """
+    try:
+        session.exec(delete(ClusterRow))
+        count = _bulk_insert(session, ClusterRow, _rows(clusters, _CLUSTER_COLUMNS, _CLUSTER_DEFAULTS))
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    return count
+
+
+def offer_counts_by_source(session: Session) -> dict[str, int]:
+    """Return ``{source_id: number of offers}``."""
+    stmt = select(OfferRow.source_id, func.count()).group_by(OfferRow.source_id)
+    return {source_id: count for source_id, count in session.exec(stmt)}
+
+
+def get_cluster(session: Session, cluster_id: str) -> ClusterRow | None:
+    """Return the cluster ``cluster_id`` or None."""
+    return session.get(ClusterRow, cluster_id)
+
+
+def offers_of_cluster(session: Session, cluster_id: str) -> list[OfferRow]:
+    """Return the offers of one cluster, ordered by source id and key."""
+    stmt = (
+        select(OfferRow)
+        .where(OfferRow.cluster_id == cluster_id)
+        .order_by(OfferRow.source_id, OfferRow.source_key)
+    )
+    return list(session.scalars(stmt))

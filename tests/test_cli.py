@@ -1,0 +1,133 @@
+"""The `mintsuche` command line end to end, on the demo catalogue and on broken input."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sqlite3
+from pathlib import Path
+
+from conftest import NOW, REPO, cli_args, make_settings
+
+from webapp.cli import main
+
+
+def _raw_count(settings) -> int:
+    path = settings.database_url.removeprefix("sqlite:///")
+    if not Path(path).exists():
+        return 0
+    with sqlite3.connect(path) as con:
+        tables = {r[0] for r in con.execute("select name from sqlite_master where type='table'")}
+        table = next((t for t in tables if "raw" in t), None)
+        return con.execute(f"select count(*) from {table}").fetchone()[0] if table else 0
+
+
+def test_clusters_json_lists_every_member(demo_settings, runner):
+    result = runner.invoke(main, [*cli_args(demo_settings), "clusters", "--json"])
+    assert result.exit_code == 0, result.output
+    clusters = json.loads(result.stdout)
+    members = [(m["source_id"], m["source_key"]) for c in clusters for m in c["members"]]
+    assert len(members) == len(set(members))
+    assert {sid for sid, _ in members} >= {"komm_mach_mint", "leipzig_mint_orte"}
+    assert all(c["id"] and c["members"] for c in clusters)
+
+
+def test_rebuild_keeps_cluster_ids(demo_settings, runner):
+    def ids() -> list[str]:
+        out = runner.invoke(main, [*cli_args(demo_settings), "clusters", "--json"]).stdout
+        return sorted(c["id"] for c in json.loads(out))
+
+    before = ids()
+    result = runner.invoke(main, [*cli_args(demo_settings), "rebuild", "--now", NOW])
+    assert result.exit_code == 0, result.output
+    assert ids() == before
+
+
+def test_search_command_matches_json_page(demo_settings, runner, client):
+    result = runner.invoke(main, [*cli_args(demo_settings), "search", "Roboter", "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout) == client.get("/suche.json?q=Roboter").get_json()
+
+
+def test_sources_check_lists_sources(demo_settings, runner):
+    result = runner.invoke(main, [*cli_args(demo_settings), "sources", "check"])
+    assert result.exit_code == 0, result.output
+    assert "komm_mach_mint" in result.output
+
+
+def test_sources_schema_is_json(tmp_path, runner):
+    out = tmp_path / "schema.json"
+    result = runner.invoke(main, ["sources", "schema", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    schema = json.loads(out.read_text(encoding="utf-8"))
+    assert "properties" in schema or "$defs" in schema
+
+
+BROKEN = """\
+sources:
+  - id: one
+    title: One
+    homepage: https://example.org/
+    description: x
+    strengths: []
+    kind: html
+    strat_urls: [https://example.org/]
+    schedule: "0 3 * * 1"
+    html: {rows: "tr", key: url}
+    fields:
+      title: {css: "td::text"}
+      url: {css: "a::attr(href)"}
+  - id: two
+    homepage: https://example.org/
+    description: x
+    strengths: []
+    kind: html
+    start_urls: [https://example.org/]
+    schedule: "0 3 * * 1"
+    html: {rows: "tr", key: url}
+    fields:
+      title: {css: "td::text"}
+  - id: three
+    title: Three
+    homepage: https://example.org/
+    description: x
+    strengths: []
+    kind: gopher
+    start_urls: [https://example.org/]
+    schedule: "0 3 * * 1"
+    fields:
+      title: {value: x}
+"""
+
+
+def test_broken_sources_yaml_crawls_nothing(tmp_path, runner):
+    bad = tmp_path / "sources.yaml"
+    bad.write_text(BROKEN, encoding="utf-8")
+    settings = make_settings(tmp_path / "var", bad)
+    result = runner.invoke(main, [*cli_args(settings), "crawl", "--replay", "--now", NOW])
+    assert result.exit_code != 0
+    text = result.output
+    assert "sources.yaml:8" in text and "strat_urls" in text and "start_urls" in text
+    assert "two" in text and "title" in text
+    assert "sources.yaml:30" in text and "gopher" in text
+    assert _raw_count(settings) == 0
+
+
+def test_crawl_twice_changes_nothing(tmp_path, runner):
+    settings = make_settings(tmp_path / "var")
+    args = [*cli_args(settings), "crawl", "mzs_schulen", "--replay", "--now", NOW]
+    assert runner.invoke(main, args).exit_code == 0
+    first = _raw_count(settings)
+    db = Path(settings.database_url.removeprefix("sqlite:///"))
+    snapshot = tmp_path / "copy.db"
+    shutil.copy(db, snapshot)
+    assert runner.invoke(main, args).exit_code == 0
+    assert _raw_count(settings) == first > 0
+
+
+def test_readme_documents_every_command():
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    for name, command in main.commands.items():
+        assert f"mintsuche {name}" in readme, name
+        for sub in getattr(command, "commands", {}):
+            assert f"mintsuche {name} {sub}" in readme, (name, sub)
