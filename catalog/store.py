@@ -17,8 +17,8 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select, tuple_, update
 from pydantic_core import PydanticUndefined
+from sqlalchemy import delete, func, insert, select, tuple_, update
 from sqlmodel import Session, SQLModel
 
 from catalog.schema import RUN_STATUSES, ClusterRow, CrawlRun, OfferRow, RawRecordRow, SourceRow
@@ -87,7 +87,9 @@ def sync_sources(session: Session, sources: Iterable[Any], *, now: datetime | No
 # --- crawl runs ----------------------------------------------------------------------------
 
 
-def start_run(session: Session, source_id: str, *, started_at: datetime, trigger: str = "cli") -> int:
+def start_run(
+    session: Session, source_id: str, *, started_at: datetime, trigger: str = "cli"
+) -> int:
     """Record a new ``running`` crawl run for ``source_id``; commit; return its id."""
     run = CrawlRun(
         source_id=source_id,
@@ -168,7 +170,9 @@ def upsert_raw(session: Session, record: RawRecord, *, run_id: int) -> str:
     return _upsert_batch(session, [record], run_id)[0]
 
 
-def upsert_raw_all(session: Session, records: Iterable[RawRecord], *, run_id: int) -> dict[str, int]:
+def upsert_raw_all(
+    session: Session, records: Iterable[RawRecord], *, run_id: int
+) -> dict[str, int]:
     """Store many raw records in bulk; return counts ``{"new", "changed", "unchanged"}``.
 
     A record repeated within ``records`` counts once per occurrence; the last one wins.
@@ -195,7 +199,10 @@ def _upsert_batch(session: Session, records: list[RawRecord], run_id: int) -> li
     for start in range(0, len(key_list), BATCH):
         chunk = key_list[start : start + BATCH]
         stmt = select(
-            RawRecordRow.id, RawRecordRow.source_id, RawRecordRow.source_key, RawRecordRow.content_hash
+            RawRecordRow.id,
+            RawRecordRow.source_id,
+            RawRecordRow.source_key,
+            RawRecordRow.content_hash,
         ).where(tuple_(RawRecordRow.source_id, RawRecordRow.source_key).in_(chunk))
         for row_id, source_id, source_key, content in session.exec(stmt):
             existing[(source_id, source_key)] = (row_id, content)
@@ -362,7 +369,9 @@ def replace_clusters(session: Session, clusters: Iterable[Mapping[str, Any]]) ->
     """
     try:
         session.exec(delete(ClusterRow))
-        count = _bulk_insert(session, ClusterRow, _rows(clusters, _CLUSTER_COLUMNS, _CLUSTER_DEFAULTS))
+        count = _bulk_insert(
+            session, ClusterRow, _rows(clusters, _CLUSTER_COLUMNS, _CLUSTER_DEFAULTS)
+        )
         session.commit()
     except BaseException:
         session.rollback()
@@ -388,4 +397,59 @@ def offers_of_cluster(session: Session, cluster_id: str) -> list[OfferRow]:
         .where(OfferRow.cluster_id == cluster_id)
         .order_by(OfferRow.source_id, OfferRow.source_key)
     )
+    return list(session.scalars(stmt))
+
+
+def previous_cluster_ids(session: Session) -> dict[tuple[str, str], str]:
+    """Return ``{(source_id, source_key): cluster id}`` of the current offers.
+
+    Dedupe takes this as ``previous`` so that cluster ids stay stable across rebuilds.
+    """
+    stmt = select(OfferRow.source_id, OfferRow.source_key, OfferRow.cluster_id).where(
+        OfferRow.cluster_id.is_not(None)  # type: ignore[union-attr]
+    )
+    return {(s, k): c for s, k, c in session.exec(stmt)}
+
+
+def cluster_members(session: Session) -> Iterator[dict[str, Any]]:
+    """Yield every cluster with its members as plain JSON values, ordered by cluster id.
+
+    ``{"id", "title", "platforms", "members": [{"source_id", "source_key", "title",
+    "url"}, …]}``.
+    """
+    members: dict[str, list[dict[str, Any]]] = {}
+    stmt = select(
+        OfferRow.cluster_id, OfferRow.source_id, OfferRow.source_key, OfferRow.title, OfferRow.url
+    ).order_by(OfferRow.cluster_id, OfferRow.source_id, OfferRow.source_key)
+    for cluster_id, source_id, source_key, title, url in session.exec(stmt):
+        members.setdefault(cluster_id, []).append(
+            {"source_id": source_id, "source_key": source_key, "title": title, "url": url}
+        )
+    clusters = select(ClusterRow.id, ClusterRow.title, ClusterRow.platforms).order_by(ClusterRow.id)
+    for cluster_id, title, platforms in session.exec(clusters):
+        yield {
+            "id": cluster_id,
+            "title": title,
+            "platforms": list(platforms or []),
+            "members": members.get(cluster_id, []),
+        }
+
+
+def raw_seen(session: Session, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], datetime]:
+    """Return ``{(source_id, source_key): last_seen}`` for those of ``keys`` that are stored."""
+    key_list = sorted(set(keys))
+    seen: dict[tuple[str, str], datetime] = {}
+    for start in range(0, len(key_list), BATCH):
+        chunk = key_list[start : start + BATCH]
+        stmt = select(
+            RawRecordRow.source_id, RawRecordRow.source_key, RawRecordRow.last_seen
+        ).where(tuple_(RawRecordRow.source_id, RawRecordRow.source_key).in_(chunk))
+        for source_id, source_key, last_seen in session.exec(stmt):
+            seen[(source_id, source_key)] = last_seen
+    return seen
+
+
+def list_sources(session: Session) -> list[SourceRow]:
+    """Return all known sources ordered by title (then id)."""
+    stmt = select(SourceRow).order_by(SourceRow.title, SourceRow.id)
     return list(session.scalars(stmt))

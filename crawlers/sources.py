@@ -86,7 +86,7 @@ RULE_KINDS: dict[str, tuple[str, ...]] = {
 }
 """Which source kinds accept which extraction key (``value`` fits every kind)."""
 
-HTML_ONLY_OPTIONS: tuple[str, ...] = ("from", "attr", "absolute", "join")
+HTML_ONLY_OPTIONS: tuple[str, ...] = ("from", "attr", "absolute")
 """Field-rule options that only make sense with ``css``/``xpath`` rules."""
 
 SourceId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9_]+$")]
@@ -198,8 +198,11 @@ class FieldRule(BaseModel):
     """How to extract one canonical field.
 
     Exactly one of ``css``, ``xpath`` (html), ``path`` (rdf property path: CURIEs joined
-    with ``/``, ``^p`` for inverse), ``column`` (csv) or ``value`` (a constant); the other
-    keys are options applied in this order: ``many``/``join``, ``regex``, ``split``.
+    with ``/``, ``^p`` for inverse), ``column`` (csv) or ``value`` (a constant). The other
+    keys are options, applied to the selected strings in this order (see
+    ``crawlers.extract.finish_value``): ``join`` (or, without ``many``, keep the first),
+    ``regex`` (keep group 1, or the whole match if the pattern has no group), ``split``.
+    ``from``, ``attr`` and ``absolute`` only apply to css/xpath rules.
     """
 
     model_config = _STRICT
@@ -213,7 +216,9 @@ class FieldRule(BaseModel):
     value: RawValue | None = Field(None, description="Constant value.")
     many: bool = Field(False, description="Keep all matches as a list instead of the first.")
     split: str | None = Field(None, description="Separator to split the text into a list.")
-    regex: str | None = Field(None, description="Regular expression; group 1 is kept.")
+    regex: str | None = Field(
+        None, description="Regular expression; group 1 is kept (the whole match without groups)."
+    )
     join: str | None = Field(None, description="Join several text nodes with this string.")
     from_: Literal["detail"] | None = Field(
         None, alias="from", description="'detail': evaluate on the detail page (html)."
@@ -234,14 +239,9 @@ class FieldRule(BaseModel):
         if value is None:
             return None
         try:
-            compiled = re.compile(value)
+            re.compile(value)
         except re.error as exc:
             raise ValueError(f"invalid regular expression {value!r}: {exc}") from None
-        if compiled.groups < 1:
-            raise ValueError(
-                f"regular expression {value!r} has no group: group 1 is kept, "
-                "so wrap the wanted part in parentheses"
-            )
         return value
 
     @model_validator(mode="after")
@@ -545,12 +545,13 @@ class SourceConfig(BaseModel):
         _raise_at("SourceConfig", problems)
         return self
 
-    def get(self, source_id: str) -> Source:
-        """Return the source with this id; raise KeyError (with a hint) if there is none."""
-        for source in self.sources:
-            if source.id == source_id:
-                return source
-        raise KeyError(f"unknown source id {source_id!r}" + _did_you_mean(source_id, self.ids))
+    def get(self, source_id: str) -> Source | None:
+        """Return the source with this id, or None (like ``dict.get``)."""
+        return next((source for source in self.sources if source.id == source_id), None)
+
+    def unknown_id_message(self, source_id: str) -> str:
+        """Return ``unknown source id 'x' (did you mean 'y'?)`` for error messages."""
+        return f"unknown source id {source_id!r}" + _did_you_mean(source_id, self.ids)
 
     @property
     def ids(self) -> list[str]:
@@ -622,9 +623,7 @@ def load_sources(path: str | Path) -> SourceConfig:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise SourcesError(
-            [SourceProblem(str(path), None, None, None, "file not found")]
-        ) from None
+        raise SourcesError([SourceProblem(str(path), None, None, None, "file not found")]) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise SourcesError(
             [SourceProblem(str(path), None, None, None, f"cannot read file: {exc}")]
@@ -643,7 +642,9 @@ def parse_sources(text: str, filename: str = "sources.yaml") -> SourceConfig:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else None
-        message = " ".join(part for part in (exc.context, exc.problem) if part)
+        message = ": ".join(part for part in (exc.context, exc.problem) if part)
+        if exc.context_mark is not None and exc.context_mark.line + 1 != line:
+            message += f" (the construct starts at line {exc.context_mark.line + 1})"
         raise SourcesError(
             [SourceProblem(filename, line, None, None, f"invalid YAML: {message}")]
         ) from None
@@ -748,10 +749,23 @@ def _validate_entry(
     try:
         source = Source.model_validate(entry)
     except ValidationError as exc:
-        for error in exc.errors():
+        errors = exc.errors()
+        # A misspelt key ('strat_urls') also makes the intended one ('start_urls') look
+        # absent; report only the misspelling.
+        misspelt = {
+            (*error["loc"][:-1], match)
+            for error in errors
+            if error["type"] == "extra_forbidden"
+            for match in difflib.get_close_matches(
+                str(error["loc"][-1]), _known_keys(error["loc"][:-1]), n=1, cutoff=0.6
+            )
+        }
+        for error in errors:
             loc = error["loc"]
             if loc and loc[0] == "kind":
                 continue  # reported above, without pydantic's literal noise
+            if tuple(loc) in misspelt and not _present(entry, loc):
+                continue
             problems.append(
                 SourceProblem(
                     filename,
@@ -763,6 +777,18 @@ def _validate_entry(
             )
         return None, problems
     return (None if problems else source), problems
+
+
+def _present(data: Any, loc: Sequence[str | int]) -> bool:
+    """Return True if ``loc`` exists in the plain ``data`` read from YAML."""
+    for part in loc:
+        if isinstance(data, dict) and part in data:
+            data = data[part]
+        elif isinstance(data, list) and isinstance(part, int) and 0 <= part < len(data):
+            data = data[part]
+        else:
+            return False
+    return True
 
 
 def _format_loc(loc: Sequence[str | int]) -> str:

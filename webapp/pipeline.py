@@ -21,6 +21,7 @@ from catalog.search import SearchDoc, SearchIndex
 from dedupe import Overrides, cluster_offers, load_overrides
 from normalize import NormalizedOffer, normalize_record
 from normalize.places import load_gazetteer
+from normalize.vocab import FORMAT_LABELS, SUBJECT_LABELS
 
 Progress = Callable[[str], None]
 
@@ -108,6 +109,8 @@ def _search_doc(row: dict[str, Any], members: list[NormalizedOffer]) -> SearchDo
         grade_max=max(grades_max) if grades_max else None,
         free=any(m.cost_kind == "free" for m in members),
         girls=any(m.girls for m in members),
+        keywords=[SUBJECT_LABELS.get(s, s) for s in row["subjects"]]
+        + [FORMAT_LABELS.get(f, f) for f in row["formats"]],
     )
 
 

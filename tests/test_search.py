@@ -1,0 +1,410 @@
+"""German full-text search: analysis, ranking, facets, filters, paging, rebuilds, hostile input."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from catalog.search import (
+    MAX_PER_PAGE,
+    IndexNotFoundError,
+    SearchDoc,
+    SearchIndex,
+    SearchQuery,
+    SearchResult,
+    query_words,
+)
+
+
+def doc(cid: str, title: str, **kw: object) -> SearchDoc:
+    return SearchDoc(cluster_id=cid, title=title, **kw)  # type: ignore[arg-type]
+
+
+DOCS = [
+    doc("c01", "Roboter bauen und programmieren", provider="TU Dresden", city="Dresden",
+        bundesland="Sachsen", subjects=["informatik", "technik"], formats=["workshop"],
+        platforms=["komm_mach_mint"], description="Mit LEGO bauen Kinder ihre ersten Roboter.",
+        age_min=10, age_max=14, free=True),
+    doc("c02", "Schülerlabor Chemie", provider="Universität Leipzig", city="Leipzig",
+        bundesland="Sachsen", subjects=["chemie"], formats=["schuelerlabor"],
+        platforms=["leipzig_data"], description="Schüler experimentieren mit Säuren und Basen.",
+        grade_min=7, grade_max=10),
+    doc("c03", "Mädchen-Technik-Kongress", provider="Hochschule Merseburg", city="Merseburg",
+        bundesland="Sachsen-Anhalt", subjects=["technik"], formats=["veranstaltung"],
+        platforms=["komm_mach_mint", "mint_sachsen_anhalt"],
+        description="Ein Tag voller Workshops nur für Mädchen.", girls=True, free=True,
+        age_min=12, age_max=18),
+    doc("c04", "Astronomie-AG", provider="Schulsternwarte Jena", city="Jena",
+        bundesland="Thüringen", subjects=["astronomie", "physik"], formats=["ag"],
+        platforms=["mint_thueringen"], description="Sterne beobachten an der Sternwarte.",
+        grade_min=5, grade_max=12),
+    doc("c05", "Ferienkurs Programmieren mit Python", provider="Code Club Halle", city="Halle",
+        bundesland="Sachsen-Anhalt", subjects=["informatik"], formats=["ferien", "workshop"],
+        platforms=["mint_sachsen_anhalt"], description="In den Sommerferien lernen Kinder "
+        "programmieren. Treffpunkt: Große Straße 5.", age_min=11, age_max=15),
+    doc("c06", "Mathe-Olympiade Sachsen", provider="Landeskomitee", city="Chemnitz",
+        bundesland="Sachsen", subjects=["mathematik"], formats=["wettbewerb"],
+        platforms=["komm_mach_mint"], description="Der Wettbewerb für Schülerinnen und Schüler.",
+        grade_min=3, grade_max=13, free=True),
+    doc("c07", "Robotik-Wettbewerb FIRST LEGO League", provider="HANDS on TECHNOLOGY",
+        city="Leipzig", bundesland="Sachsen", subjects=["technik", "informatik"],
+        formats=["wettbewerb"], platforms=["komm_mach_mint", "leipzig_data"],
+        description="Teams bauen Robotern neue Aufgaben bei.", age_min=9, age_max=16),
+    doc("c08", "Umweltdetektive im Auwald", provider="Auwaldstation", city="Leipzig",
+        bundesland="Sachsen", subjects=["umwelt", "biologie"], formats=["workshop"],
+        platforms=["leipzig_data"], description="Wir untersuchen Wasserproben im Wald.",
+        age_min=8, age_max=12, free=True),
+    doc("c09", "Physik zum Anfassen", provider="Phänomenta", city="Erfurt",
+        bundesland="Thüringen", subjects=["physik"], formats=["museum"],
+        platforms=["mint_thueringen"], description="Mitmach-Ausstellung mit 100 Stationen."),
+    doc("c10", "Informatik-Schnupperstudium", provider="TU Ilmenau", city="Ilmenau",
+        bundesland="Thüringen", subjects=["informatik"], formats=["studienorientierung"],
+        platforms=["mint_thueringen"], description="Studieren ausprobieren in den Herbstferien.",
+        grade_min=10, grade_max=13, free=True),
+    doc("c11", "Biologie-Camp", provider="Zoo Magdeburg", city="Magdeburg",
+        bundesland="Sachsen-Anhalt", subjects=["biologie"], formats=["ferien"],
+        platforms=["mint_sachsen_anhalt"], description="Tiere pflegen und beobachten."),
+    doc("c12", "Geologie-Exkursion", provider="Bergakademie Freiberg", city="Freiberg",
+        bundesland="Sachsen", subjects=["geowissenschaften"], formats=["veranstaltung"],
+        platforms=["komm_mach_mint"], description="Gesteine und Mineralien in der Grube."),
+    doc("c13", "Elektronik löten", provider="Makerspace Dresden", city="Dresden",
+        bundesland="Sachsen", subjects=["technik"], formats=["workshop"],
+        platforms=["komm_mach_mint"], description="Wir löten eine blinkende Schaltung.",
+        age_min=12, age_max=99),
+    doc("c14", "Mentoring für junge Frauen", provider="Hochschule Anhalt", city="Köthen",
+        bundesland="Sachsen-Anhalt", subjects=["informatik", "technik"], formats=["mentoring"],
+        platforms=["mint_sachsen_anhalt"], description="Studentinnen begleiten Schülerinnen.",
+        girls=True, age_min=15, age_max=19),
+    doc("c15", "Chemie-AG am Gymnasium", provider="Goethe-Gymnasium", city="Weimar",
+        bundesland="Thüringen", subjects=["chemie"], formats=["ag"],
+        platforms=["mint_thueringen"], description="Experimente jeden Donnerstag."),
+    doc("c16", "Klimawerkstatt", provider="Umweltzentrum", city="Gera", bundesland="Thüringen",
+        subjects=["umwelt"], formats=["workshop"], platforms=["mint_thueringen"],
+        description="Klima verstehen: Messungen an der Straße vor der Schule."),
+    doc("c17", "Programmierkurs Scratch", provider="Stadtbibliothek Leipzig", city="Leipzig",
+        bundesland="Sachsen", subjects=["informatik"], formats=["workshop"],
+        platforms=["leipzig_data"], description="Spiele programmieren für Einsteiger.",
+        age_min=8, age_max=11, free=True),
+    doc("c18", "Mathematik-Zirkel", provider="Universität Halle", city="Halle",
+        bundesland="Sachsen-Anhalt", subjects=["mathematik"], formats=["ag"],
+        platforms=["mint_sachsen_anhalt"], description="Knobelaufgaben für Schüler."),
+    doc("c19", "Sternwarte Sonneberg", provider="Sternwarte Sonneberg", city="Sonneberg",
+        bundesland="Thüringen", subjects=["astronomie"], formats=["museum"],
+        platforms=["mint_thueringen"], description="Führungen durch die Sternwarte."),
+    doc("c20", "Technikmuseum für Kinder", provider="Museum Sachsen", city="Chemnitz",
+        bundesland="Sachsen", subjects=["technik"], formats=["museum"],
+        platforms=["komm_mach_mint"], description="Dampfmaschinen, Webstühle und Roboterbau.",
+        keywords=["Technik", "Museum"]),
+]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def index(tmp_path_factory: pytest.TempPathFactory) -> SearchIndex:
+    return SearchIndex.build(tmp_path_factory.mktemp("idx"), DOCS)
+
+
+def ids(result: SearchResult) -> set[str]:
+    return {h.cluster_id for h in result.hits}
+
+
+def search(index: SearchIndex, q: str = "", **kw: object) -> SearchResult:
+    return index.search(SearchQuery(q=q, per_page=100, **kw))  # type: ignore[arg-type]
+
+
+def test_stemming(index: SearchIndex) -> None:
+    # "Roboter" finds "Robotern" (c07, description only) and "Roboter" (c01)
+    assert {"c01", "c07"} <= ids(search(index, "Roboter"))
+    assert {"c01", "c07"} <= ids(search(index, "Robotern"))
+    assert "c05" in ids(search(index, "Sommerferien"))
+    assert "c04" in ids(search(index, "Stern"))  # Sterne -> stern
+    assert "c11" in ids(search(index, "Tier"))  # Tiere -> tier
+
+
+def test_umlaut_and_sharp_s_folding(index: SearchIndex) -> None:
+    assert {"c02", "c06", "c18"} <= ids(search(index, "Schuler"))
+    assert {"c02", "c06", "c18"} <= ids(search(index, "Schüler"))
+    assert {"c05", "c16"} <= ids(search(index, "Strasse"))
+    assert {"c05", "c16"} <= ids(search(index, "Straße"))
+    assert "c03" in ids(search(index, "Madchen"))
+    assert "c13" in ids(search(index, "LOETEN")) or "c13" in ids(search(index, "loten"))
+    assert "c02" in ids(search(index, "Sauren"))
+
+
+def test_prefix_on_last_word(index: SearchIndex) -> None:
+    assert {"c01", "c07", "c20"} <= ids(search(index, "Robo"))  # Roboter, Robotik, Roboterbau
+    assert "c20" in ids(search(index, "Roboter"))  # prefix reaches the compound Roboterbau
+    assert {"c01", "c05", "c17"} <= ids(search(index, "Program"))
+    # prefix only applies to the last word: "Robo Dresden" needs a whole word "robo"
+    assert ids(search(index, "Robo Dresden")) == set()
+    assert ids(search(index, "Dresden Robo")) == {"c01"}
+
+
+def test_typo_tolerance(index: SearchIndex) -> None:
+    assert "c04" in ids(search(index, "Astronommie"))
+    assert "c02" in ids(search(index, "Schueler"))
+
+
+def test_all_words_must_match_and_fields_are_weighted(index: SearchIndex) -> None:
+    assert ids(search(index, "Leipzig Chemie")) == {"c02"}
+    result = search(index, "Sternwarte")
+    # title match (c19) outranks provider (c04 provider + description)
+    assert [h.cluster_id for h in result.hits][:1] == ["c19"]
+    hits = search(index, "Technik").hits
+    assert hits[0].cluster_id in {"c03", "c20"}  # title matches first
+    assert "c13" in {h.cluster_id for h in hits}  # subject only
+
+
+def test_hit_fields_and_snippet(index: SearchIndex) -> None:
+    hit = search(index, "Roboter").hits[0]
+    assert hit.cluster_id == "c01"
+    assert hit.title == "Roboter bauen und programmieren"
+    assert (hit.provider, hit.city) == ("TU Dresden", "Dresden")
+    assert hit.subjects == ["informatik", "technik"] and hit.formats == ["workshop"]
+    assert hit.platforms == ["komm_mach_mint"]
+    assert "<b>Roboter</b>" in hit.snippet
+    assert hit.score > 0
+
+
+def test_snippet_is_escaped(tmp_path: Path) -> None:
+    evil = doc("x1", "<script>alert(1)</script> Labor", description="<img src=x onerror=a()> Labor")
+    idx = SearchIndex.build(tmp_path, [evil])
+    hit = idx.search(SearchQuery(q="Labor")).hits[0]
+    assert "<img" not in hit.snippet and "&lt;img" in hit.snippet
+    plain = idx.search(SearchQuery()).hits[0]
+    assert "<img" not in plain.snippet
+    assert plain.title.startswith("<script>")  # stored verbatim; the template escapes
+
+
+def test_empty_query_lists_all_by_title(index: SearchIndex) -> None:
+    result = search(index, "")
+    assert result.total == len(DOCS)
+    titles = [h.title for h in result.hits]
+    assert titles[0] == "Astronomie-AG" and titles[-1] == "Umweltdetektive im Auwald"
+    assert titles.index("Mädchen-Technik-Kongress") < titles.index("Mathe-Olympiade Sachsen")
+    assert search(index, "   ").total == len(DOCS)
+
+
+def test_facets_are_disjunctive(index: SearchIndex) -> None:
+    unfiltered = search(index)
+    assert unfiltered.facets["bundesland"] == {"Sachsen": 9, "Thüringen": 6, "Sachsen-Anhalt": 5}
+    assert unfiltered.facets["subjects"]["informatik"] == 6
+    assert unfiltered.facets["platforms"]["komm_mach_mint"] == 7
+
+    result = search(index, subjects=["informatik"])
+    assert result.total == 6
+    # the selected facet keeps its counts as if nothing were selected there
+    assert result.facets["subjects"] == unfiltered.facets["subjects"]
+    # the other facets count only informatik entries
+    assert result.facets["bundesland"] == {"Sachsen": 3, "Sachsen-Anhalt": 2, "Thüringen": 1}
+
+    both = search(index, subjects=["informatik", "chemie"], bundesland=["Sachsen"])
+    assert ids(both) == {"c01", "c02", "c07", "c17"}
+    assert both.facets["subjects"]["chemie"] == 1  # chemie in Sachsen
+    assert both.facets["subjects"]["informatik"] == 3
+    assert both.facets["bundesland"] == {"Sachsen": 4, "Sachsen-Anhalt": 2, "Thüringen": 2}
+
+    with_text = search(index, "Roboter", subjects=["informatik"])
+    assert ids(with_text) == {"c01", "c07"}
+    assert with_text.facets["subjects"]["technik"] == 3  # c01, c07, c20 match "Roboter"
+
+    missing = search(index, subjects=["gibtsnicht"])
+    assert missing.total == 0 and missing.facets["subjects"]["gibtsnicht"] == 0
+
+
+def test_filters(index: SearchIndex) -> None:
+    assert ids(search(index, girls=True)) == {"c03", "c14"}
+    assert ids(search(index, free=True)) == {"c01", "c03", "c06", "c08", "c10", "c17"}
+    assert "c01" not in ids(search(index, free=False))
+    assert ids(search(index, formats=["museum"], bundesland=["Thüringen"])) == {"c09", "c19"}
+    assert ids(search(index, platforms=["leipzig_data"], q="Leipzig")) == {
+        "c02",
+        "c07",
+        "c08",
+        "c17",
+    }
+    age9 = ids(search(index, age=9))
+    assert {"c07", "c08", "c17", "c06"} <= age9  # age ranges, grade 3..13 -> 8..19
+    assert not {"c01", "c03", "c14", "c13"} & age9  # ranges that exclude 9
+    assert "c09" in age9  # no age information: not excluded
+    assert "c02" not in age9 and "c02" in ids(search(index, age=13))  # grade 7..10 -> 12..16
+
+
+def test_pagination(index: SearchIndex) -> None:
+    seen: list[str] = []
+    for page in range(1, 6):
+        result = index.search(SearchQuery(page=page, per_page=6))
+        assert result.total == 20 and result.page == page and result.per_page == 6
+        seen += [h.cluster_id for h in result.hits]
+    assert len(seen) == 20 and set(seen) == {d.cluster_id for d in DOCS}
+    scored = [
+        h.cluster_id
+        for p in (1, 2)
+        for h in index.search(SearchQuery("Sachsen", page=p, per_page=3)).hits
+    ]
+    assert len(set(scored)) == 6
+    assert index.search(SearchQuery(per_page=1000)).per_page == MAX_PER_PAGE
+    assert index.search(SearchQuery(page=0)).page == 1
+    assert index.search(SearchQuery(per_page=0)).per_page == 1
+    deep = index.search(SearchQuery(page=10**12))
+    assert deep.total == 20 and deep.hits == []
+
+
+def test_atomic_rebuild(tmp_path: Path) -> None:
+    first = SearchIndex.build(tmp_path, [doc("a1", "Roboter-AG")])
+    reader = SearchIndex.open(tmp_path)
+    assert reader.generation == first.generation == "gen-1"
+    second = SearchIndex.build(tmp_path, [doc("b1", "Chemielabor"), doc("b2", "Roboterbau")])
+    assert second.generation == "gen-2"
+    assert (tmp_path / "CURRENT").read_text().strip() == "gen-2"
+    # the old reader still answers from its generation
+    assert ids(reader.search(SearchQuery("Roboter"))) == {"a1"}
+    assert reader.search(SearchQuery()).total == 1
+    assert reader.reload_if_changed() is True
+    assert reader.generation == "gen-2"
+    assert ids(reader.search(SearchQuery("Roboter"))) == {"b2"}
+    assert reader.reload_if_changed() is False
+    SearchIndex.build(tmp_path, [doc("c1", "Physik")])
+    # current and previous are kept, older generations are removed
+    gens = sorted(p.name for p in tmp_path.iterdir() if p.name.startswith("gen-"))
+    assert gens == ["gen-2", "gen-3"]
+    assert ids(reader.search(SearchQuery("Roboter"))) == {"b2"}
+    assert reader.reload_if_changed() is True and reader.num_docs == 1
+
+
+def test_open_without_index(tmp_path: Path) -> None:
+    assert SearchIndex.exists(tmp_path) is False
+    with pytest.raises(IndexNotFoundError, match="no search index"):
+        SearchIndex.open(tmp_path)
+    SearchIndex.build(tmp_path / "x", [])
+    assert SearchIndex.exists(tmp_path / "x")
+    assert SearchIndex.open(tmp_path / "x").search(SearchQuery("Roboter")).total == 0
+
+
+def test_query_words() -> None:
+    words = query_words('Schüler "Roboter" AND Straße*')
+    assert [w.stem for w in words] == ["schul", "robot", "and", "strass"]
+    assert words[-1].folded == "strasse"
+    assert len(query_words("wort " * 2000)) == 1
+    assert len(query_words(" ".join(f"w{i}" for i in range(1000)))) == 16
+    assert query_words(None) == []  # type: ignore[arg-type]
+
+
+HOSTILE = [
+    "",
+    " ",
+    "\t\n\r",
+    '"',
+    '"""',
+    '"Roboter',
+    "Roboter\"'",
+    "*",
+    "Robo*",
+    "**",
+    "?",
+    "NEAR(",
+    "NEAR(Roboter, Chemie)",
+    "Roboter NEAR/3 Chemie",
+    "AND",
+    "OR",
+    "NOT",
+    "Roboter AND",
+    "AND OR NOT",
+    "NOT Roboter",
+    "-",
+    "-Roboter",
+    "--",
+    "+Roboter -Chemie",
+    ":",
+    "title:",
+    "title:Roboter",
+    "description:(a OR b)",
+    "cluster_id:*",
+    "(",
+    ")",
+    "((Roboter",
+    "Roboter))",
+    "[",
+    "]",
+    "[1 TO 5]",
+    "{a TO b}",
+    "{",
+    "}",
+    "\x00",
+    "Rob\x00oter",
+    "\x00" * 100,
+    "🤖",
+    "Roboter 🤖🧪",
+    "👩‍🔬" * 200,
+    "東京 ロボット",
+    "x" * 5000,
+    "Roboter " * 700,
+    " ".join(f"wort{i}" for i in range(2000)),
+    "a" * 100_000,
+    "\\",
+    "\\\\",
+    "Roboter\\",
+    "'; DROP TABLE offer; --",
+    "<script>alert(1)</script>",
+    "%",
+    "%_%",
+    "^2",
+    "Roboter^100",
+    "~",
+    "Roboter~2",
+    "/regex.*/",
+    "$",
+    "IN [a b]",
+    "\u202e\u200b\ufeff",
+    "\ud800",
+    "ﬁ ß ẞ Ǆ",
+    "ÄÖÜäöüß",
+    "1e309",
+    "-1",
+    "0",
+]
+
+
+@pytest.mark.parametrize("q", HOSTILE)
+def test_hostile_input_never_raises(index: SearchIndex, q: str) -> None:
+    result = index.search(SearchQuery(q=q))
+    assert isinstance(result, SearchResult)
+    assert result.total >= 0 and len(result.hits) <= 20
+    suggestions = index.suggest(q)
+    assert isinstance(suggestions, list)
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        SearchQuery(subjects=['"', "*", "", "\x00", "a" * 10_000]),
+        SearchQuery(bundesland=["Sachsen"] * 500),
+        SearchQuery(platforms="komm_mach_mint"),  # type: ignore[arg-type]
+        SearchQuery(formats=None),  # type: ignore[arg-type]
+        SearchQuery(page=-5, per_page=-1),
+        SearchQuery(page="2", per_page="x"),  # type: ignore[arg-type]
+        SearchQuery(age=-3),
+        SearchQuery(age=10**30),
+        SearchQuery(q=None),  # type: ignore[arg-type]
+        SearchQuery(q=12),  # type: ignore[arg-type]
+    ],
+)
+def test_hostile_parameters_never_raise(index: SearchIndex, query: SearchQuery) -> None:
+    assert isinstance(index.search(query), SearchResult)
+
+
+def test_facet_counts_fall_back_when_combinations_overflow(
+    index: SearchIndex, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import catalog.search
+
+    queries = [SearchQuery(), SearchQuery("Leipzig", subjects=["informatik"], free=True)]
+    fast = [index.search(q).facets for q in queries]
+    monkeypatch.setattr(catalog.search, "MAX_COMBINATIONS", 1)
+    assert [index.search(q).facets for q in queries] == fast
+
+
+def test_keywords_and_suggestions(index: SearchIndex) -> None:
+    assert "c20" in ids(search(index, "Museum"))
+    assert {"roboter", "robotern"} <= set(index.suggest("Robo"))
+    assert index.suggest("") == [] and index.suggest("r") == []
