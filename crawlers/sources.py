@@ -322,12 +322,29 @@ class RdfSpec(BaseModel):
     class_: str = Field(
         alias="class", description="CURIE of the class; one record per subject of it."
     )
-    where: dict[str, str] | None = Field(
-        None, description="Filter {path: value}, e.g. {'ld:hasTag': 'ldtag:MINT'}."
+    where: dict[str, str | list[str]] | None = Field(
+        None,
+        description="Filter {path: value or [any of values]}, e.g. {'ld:hasTag': 'ldtag:MINT'}.",
     )
     documents: list[RdfDocument] = Field(
         default_factory=list, description="Format hints for the documents to read."
     )
+
+
+class CsvDocument(BaseModel):
+    """Constant columns added to every row of one csv file (e.g. which list it is)."""
+
+    model_config = _STRICT
+
+    url: str = Field(description="URL of the file, one of start_urls.")
+    columns: dict[str, str] = Field(
+        default_factory=dict, description="Column name -> value added to each row of the file."
+    )
+
+    @field_validator("url")
+    @classmethod
+    def _url_is_http(cls, value: str) -> str:
+        return _check_http_url(value)
 
 
 class CsvSpec(BaseModel):
@@ -341,6 +358,9 @@ class CsvSpec(BaseModel):
         min_length=1, description="Columns whose values together make the source_key."
     )
     skip_rows: int = Field(0, ge=0, description="Lines to skip before the header row.")
+    documents: list[CsvDocument] = Field(
+        default_factory=list, description="Per-file constant columns."
+    )
 
     @field_validator("encoding")
     @classmethod

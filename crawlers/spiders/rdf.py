@@ -8,26 +8,32 @@ optional ``rdf.where`` filter, sorted by subject URI.
 - ``source_key`` is the subject URI; ``url`` is the first start URL (original host).
 - Field rules use ``path``: CURIEs (or ``<IRI>``) joined by ``/``, ``^p`` for an inverse
   step and ``|`` between alternatives (``a/b | c``: the values of ``a/b`` first, then
-  those of ``c``), evaluated with :mod:`rdflib.paths`. Literals and URIs become strings,
-  blank nodes are skipped; ``many``/``split``/``regex``/``join`` work as in
-  :mod:`crawlers.extract`. ``value`` rules give constants.
+  those of ``c``), evaluated with :mod:`rdflib.paths`. Literals and URIs become strings
+  (sorted within each alternative, since RDF values have no order), blank nodes are
+  skipped; ``many``/``split``/``regex`` work as in :mod:`crawlers.extract`. ``value``
+  rules give constants.
 - A document's format comes from ``rdf.documents`` (matched by URL) or from its suffix
   (``.ttl`` turtle, ``.rdf``/``.xml`` xml, ``.jsonld``/``.json`` json-ld, ``.nt``
   nt, ``.n3`` n3), else from the ``Content-Type``, else Turtle. JSON-LD documents are
   parsed with the declared ``context`` (plain JSON becomes RDF that way).
+- ``rdf.documents`` URLs that are not start URLs are *supplementary*: fetched after the
+  start URLs, but a failure to fetch one only counts ``mintsuche/page_failed`` (use this
+  for a document that exists only in the recorded snapshot, or may be missing).
 
 How it fails: a document that cannot be parsed increments ``mintsuche/errors/parse`` and
 is logged at ERROR; it contributes no triples (it is parsed into its own graph first), the
 other documents still count. A document that cannot be fetched is recorded by
 ``SourceSpider.on_start_error`` (the run is then marked failed) and the chain goes on. A
-subject that is a blank node is dropped (``mintsuche/dropped/blank_subject``).
+subject that is a blank node is dropped (``mintsuche/dropped/blank_subject``). A ``path``,
+``where`` or ``class`` that cannot be compiled (unknown prefix, bad syntax) counts
+``mintsuche/errors/config``, is logged at ERROR and yields no records.
 """
 
 from __future__ import annotations
 
 import re
 import warnings
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
 from typing import Any
 
 import scrapy
@@ -41,6 +47,7 @@ from crawlers.extract import RawValue, constant_value, finish_value
 from crawlers.spiders.base import STATS_PREFIX, SourceSpider
 
 PARSE_ERROR_STAT = f"{STATS_PREFIX}/errors/parse"
+CONFIG_ERROR_STAT = f"{STATS_PREFIX}/errors/config"
 
 DEFAULT_PREFIXES: dict[str, str] = {
     "rdf": "http://www.w3.org/1999/02/22-rdf-syntax-ns#",
@@ -174,15 +181,22 @@ def node_text(node: Any) -> str | None:
 
 
 def select_values(graph: Graph, subject: URIRef, path: URIRef | Path) -> list[str]:
-    """The string values reached from ``subject`` by ``path``, in order, without repeats."""
+    """The string values reached from ``subject`` by ``path``, without repeats.
+
+    RDF values have no order and rdflib's iteration order depends on how the graph was
+    built, so the values of each alternative are sorted (by string); alternatives keep
+    their declared order (``a | b``: all values of ``a`` first). This keeps records, and
+    their content hashes, identical from run to run.
+    """
+    branches = list(path.args) if isinstance(path, AlternativePath) else [path]
     seen: set[str] = set()
     out: list[str] = []
-    for node in graph.objects(subject, path):
-        text = node_text(node)
-        if text is None or text in seen:
-            continue
-        seen.add(text)
-        out.append(text)
+    for branch in branches:
+        texts = {node_text(node) for node in graph.objects(subject, branch)}
+        for text in sorted(t for t in texts if t is not None):
+            if text not in seen:
+                seen.add(text)
+                out.append(text)
     return out
 
 
@@ -328,8 +342,30 @@ def iter_subject_fields(
 # -- spider ------------------------------------------------------------------------------
 
 
+def document_urls(start_urls: Iterable[str], source: Any) -> list[str]:
+    """The start URLs, then the ``rdf.documents`` URLs that are not among them."""
+    urls = [str(u) for u in start_urls]
+    seen = {_norm_url(u) for u in urls}
+    for doc in getattr(getattr(source, "rdf", None), "documents", None) or []:
+        url = str(getattr(doc, "url", "") or "")
+        if url and _norm_url(url) not in seen:
+            seen.add(_norm_url(url))
+            urls.append(url)
+    return urls
+
+
+def _failed_index(failure: Failure) -> int:
+    request = getattr(failure, "request", None)
+    return int(request.cb_kwargs.get("index", 0)) if request is not None else 0
+
+
 class RdfSpider(SourceSpider):
-    """Fetch all documents of an rdf source into one graph, then yield its records."""
+    """Fetch all documents of an rdf source into one graph, then yield its records.
+
+    The documents are the ``start_urls`` (required: a failure marks the run failed) followed
+    by the ``rdf.documents`` URLs that are not start URLs (supplementary: a failure is
+    counted as ``mintsuche/page_failed`` and the run goes on without them).
+    """
 
     kind = "rdf"
 
@@ -337,16 +373,18 @@ class RdfSpider(SourceSpider):
         super().__init__(*args, **kwargs)
         self.graph = Graph()
         self.documents_parsed = 0
+        self.document_urls = document_urls(self.start_urls, self.source)
 
-    async def start(self) -> Any:
+    async def start(self) -> AsyncIterator[Any]:
         """Request the first document; each callback requests the next one."""
-        if self.start_urls:
+        if self.document_urls:
             yield self._document_request(0)
 
     def _document_request(self, index: int) -> scrapy.Request:
-        request = self.start_request(
-            self.start_urls[index], callback=self.parse, cb_kwargs={"index": index}
-        )
+        url = self.document_urls[index]
+        request = self.start_request(url, callback=self.parse, cb_kwargs={"index": index})
+        if index >= len(self.start_urls):
+            return request.replace(errback=self.on_supplement_error)
         return request.replace(errback=self.on_document_error)
 
     def parse(self, response: Response, index: int = 0, **kwargs: Any) -> Iterator[Any]:
@@ -355,13 +393,17 @@ class RdfSpider(SourceSpider):
         yield from self._next(index)
 
     def on_document_error(self, failure: Failure) -> Iterator[Any]:
-        """A document that could not be fetched: record it, go on with the next one."""
+        """A start URL that could not be fetched: record it, go on with the next one."""
         self.on_start_error(failure)
-        index = failure.request.cb_kwargs.get("index", 0) if failure.request else 0
-        yield from self._next(index)
+        yield from self._next(_failed_index(failure))
+
+    def on_supplement_error(self, failure: Failure) -> Iterator[Any]:
+        """A supplementary document that could not be fetched: count it, go on."""
+        self.on_page_error(failure)
+        yield from self._next(_failed_index(failure))
 
     def _next(self, index: int) -> Iterator[Any]:
-        if index + 1 < len(self.start_urls):
+        if index + 1 < len(self.document_urls):
             yield self._document_request(index + 1)
         else:
             yield from self.emit_records()
@@ -389,14 +431,18 @@ class RdfSpider(SourceSpider):
         """Yield one record per subject of ``rdf.class`` (sorted by URI)."""
         if not self.documents_parsed:
             return
-        url = self.start_urls[0]
-        for subject, fields in iter_subject_fields(self.graph, self.source):
-            if not isinstance(subject, URIRef):
-                self.drop("blank_subject", url)
-                continue
-            record = self.make_record(str(subject), url, fields)
-            if record is not None:
-                yield record
+        url = self.document_urls[0]
+        try:
+            for subject, fields in iter_subject_fields(self.graph, self.source):
+                if not isinstance(subject, URIRef):
+                    self.drop("blank_subject", url)
+                    continue
+                record = self.make_record(str(subject), url, fields)
+                if record is not None:
+                    yield record
+        except RdfPathError as exc:
+            self._count(CONFIG_ERROR_STAT)
+            self.logger.error("source %s: %s", self.source.id, exc)
 
     def _count(self, key: str) -> None:
         if self.crawler is not None and self.crawler.stats is not None:
