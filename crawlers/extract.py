@@ -7,15 +7,16 @@ kinds. The steps, in order:
 
 1. ``clean_texts``: normalise the whitespace of every string (strip, collapse runs of
    whitespace to one space) and drop empty strings.
-2. ``regex``: each string is searched with the pattern; group 1 is kept (the whole match
+2. ``join``: all strings are joined into one with the given separator; otherwise, without
+   ``many``, only the first string is kept.
+3. ``regex``: each string is searched with the pattern; group 1 is kept (the whole match
    when the pattern has no group); strings that do not match are dropped.
-3. ``join``: all remaining strings are joined into one with the given separator.
-4. Without ``many`` (and without ``join``) only the first string is kept.
-5. ``split``: every string is split at the separator; the parts are stripped and empty
+4. ``split``: every string is split at the separator; the parts are stripped and empty
    parts dropped (so ``"Berufsorientierung, Netzwerke,"`` gives two labels).
-6. The result is a list when ``many`` or ``split`` is set, else a single string; ``None``
+5. The result is a list when ``many`` or ``split`` is set, else a single string; ``None``
    (an absent field) when nothing non-empty is left.
 
+This is the order documented on ``crawlers.sources.FieldRule`` (many/join, regex, split).
 A rule with ``value`` gives that constant (see :func:`constant_value`).
 
 Nothing here raises for odd input: an invalid ``regex`` is rejected when ``sources.yaml``
@@ -105,13 +106,13 @@ def finish_value(texts: Iterable[str | None], rule: Any) -> RawValue | None:
     join = _rule_attr(rule, "join")
 
     values = clean_texts(texts)
-    if regex:
-        values = apply_regex(values, regex)
-    if join is not None and values:
-        joined = normalize_space(join.join(values)) if join.strip() else join.join(values)
-        values = [joined] if joined else []
+    if join is not None:
+        joined = join.join(values)
+        values = [joined] if joined.strip() else []
     elif not many:
         values = values[:1]
+    if regex:
+        values = apply_regex(values, regex)
     if split:
         values = split_texts(values, split)
     if many or split:

@@ -79,8 +79,10 @@ class ReplayMiddleware:
         replay_url = self.to_replay(request.url)
         if replay_url is None:
             return None
-        meta = {**request.meta, META_ORIGINAL_URL: request.url}
-        return request.replace(url=replay_url, meta=meta)
+        # The original request already passed the dupe filter and offsite checks; the
+        # loopback twin must not be filtered for its 127.0.0.1 address.
+        meta = {**request.meta, META_ORIGINAL_URL: request.url, "allow_offsite": True}
+        return request.replace(url=replay_url, meta=meta, dont_filter=True)
 
     def process_response(self, request: Request, response: Response) -> Response:
         original = request.meta.get(META_ORIGINAL_URL)

@@ -15,7 +15,8 @@ recorded host on ``127.0.0.1:<free port>`` in daemon threads; ``.host_map`` give
 
 How it fails: a missing file is a 404, a path escaping the host directory a 404, an
 unknown ``source_ids`` entry a ``FileNotFoundError`` on enter; two sources recording the
-same host share one server (the first source's file wins).
+same host share one server, which looks for each file in every such source's directory
+(in source-id order; the first that has the file serves it).
 
 Run ``python -m crawlers.replay [--port-base N] [SOURCE_ID …]`` to serve the snapshots
 and print the host map as JSON (Ctrl-C stops it).
@@ -68,14 +69,20 @@ def guess_type(path: str, types: dict[str, str] | None = None) -> str:
 
 
 class HostDirectory:
-    """One recorded host: its directory and optional ``_types.json``."""
+    """One recorded host: its directory (or, when several sources recorded the same host,
+    their directories in order) and each directory's optional ``_types.json``."""
 
-    def __init__(self, root: Path) -> None:
-        self.root = root.resolve()
-        types_file = self.root / TYPES_FILE
-        self.types: dict[str, str] = {}
-        if types_file.is_file():
-            self.types = json.loads(types_file.read_text(encoding="utf-8"))
+    def __init__(self, roots: Path | list[Path]) -> None:
+        self.roots = [r.resolve() for r in ([roots] if isinstance(roots, Path) else roots)]
+        self.root = self.roots[0]
+        self.types_by_root: list[dict[str, str]] = []
+        for root in self.roots:
+            types_file = root / TYPES_FILE
+            types = {}
+            if types_file.is_file():
+                types = json.loads(types_file.read_text(encoding="utf-8"))
+            self.types_by_root.append(types)
+        self.types = self.types_by_root[0]
 
     def resolve(self, url_path: str, query: str) -> tuple[Path, str] | None:
         """The file and content type for a request, or ``None`` (-> 404)."""
@@ -83,10 +90,11 @@ class HostDirectory:
         norm = posixpath.normpath(rel) if rel else ""
         if not norm or norm.startswith("..") or norm == TYPES_FILE:
             return None
-        path = (self.root / norm).resolve()
-        if not path.is_relative_to(self.root) or not path.is_file():
-            return None
-        return path, guess_type(norm, self.types)
+        for root, types in zip(self.roots, self.types_by_root, strict=True):
+            path = (root / norm).resolve()
+            if path.is_relative_to(root) and path.is_file():
+                return path, guess_type(norm, types)
+        return None
 
 
 def _make_handler(host_dir: HostDirectory) -> type[BaseHTTPRequestHandler]:
@@ -129,8 +137,8 @@ def _make_handler(host_dir: HostDirectory) -> type[BaseHTTPRequestHandler]:
 
 def recorded_hosts(
     snapshots_dir: str | Path, source_ids: Iterable[str] | None = None
-) -> dict[str, Path]:
-    """Map each recorded host name to its directory (first source wins on clashes).
+) -> dict[str, list[Path]]:
+    """Map each recorded host name to its directories, one per source that recorded it.
 
     Raises ``FileNotFoundError`` for a requested source id without a snapshot directory.
     """
@@ -144,11 +152,11 @@ def recorded_hosts(
             if not d.is_dir():
                 raise FileNotFoundError(f"no snapshot for source {sid!r}: {d} is missing")
             source_dirs.append(d)
-    hosts: dict[str, Path] = {}
+    hosts: dict[str, list[Path]] = {}
     for sdir in source_dirs:
         for hdir in sorted(p for p in sdir.iterdir() if p.is_dir()):
             if "." in hdir.name or hdir.name == "localhost":
-                hosts.setdefault(hdir.name, hdir)
+                hosts.setdefault(hdir.name, []).append(hdir)
     return hosts
 
 
@@ -178,10 +186,15 @@ class ReplayServer:
         try:
             for i, (host, hdir) in enumerate(sorted(hosts.items())):
                 port = self.port_base + i if self.port_base else 0
-                server = ThreadingHTTPServer(("127.0.0.1", port), _make_handler(HostDirectory(hdir)))
+                server = ThreadingHTTPServer(
+                    ("127.0.0.1", port), _make_handler(HostDirectory(hdir))
+                )
                 server.daemon_threads = True
                 thread = threading.Thread(
-                    target=server.serve_forever, name=f"replay-{host}", daemon=True
+                    target=server.serve_forever,
+                    kwargs={"poll_interval": 0.05},
+                    name=f"replay-{host}",
+                    daemon=True,
                 )
                 thread.start()
                 self._servers.append(server)

@@ -11,6 +11,11 @@ Column meanings, checked against the data: ``state`` is the Bundesland (partly i
 Görlitz", "Kreisfreie Stadt Leipzig", "Berlin, Stadt"). ``landkreis`` is therefore taken
 from ``community``, not from ``province``.
 
+PLZ repair: a 4-digit PLZ lost its leading zero (MINT Zukunft schaffen: "2708" = 02708
+Löbau); the repaired code must exist and, when a city is given, name it. City names are
+compared without qualifiers ("Halle (Saale)" = "Halle", "Jessen" = "Jessen (Elster)") and
+by the parts of merged municipalities ("Pockau-Lengefeld" = the gazetteer's "Lengefeld").
+
 Per PLZ: latitude/longitude are the mean over all rows of the PLZ (one PLZ may cover
 several places, e.g. 02708 Löbau and eight villages); Bundesland and Landkreis are the most
 frequent values among its rows.
@@ -21,8 +26,11 @@ place names, ignoring a parenthesised qualifier ("Halle (Saale)" -> "Halle"); na
 grouped by (place, Bundesland, Kreis). A qualifier or a given Bundesland narrows the groups
 ("Halle (Westf.)" -> the group in Nordrhein-Westfalen). Of the remaining groups, the one
 with the most PLZ wins ("Halle" -> Halle (Saale), 13 PLZ, not the one-PLZ villages;
-"Frankfurt" -> Frankfurt am Main, not Frankfurt (Oder)); a tie between the largest groups
-is ambiguous and gives ``None``. Coordinates are the mean over that group's rows.
+"Frankfurt" -> Frankfurt am Main, not Frankfurt (Oder)); between groups with equally many
+PLZ, the one whose Kreis is named after the place wins ("Borken" -> Kreis Borken in
+Nordrhein-Westfalen, not Borken in Hessen; "Amberg" -> the kreisfreie Stadt); a remaining
+tie is ambiguous and gives ``None`` ("Garching", "Seefeld"). "St." is read as "Sankt".
+Coordinates are the mean over that group's rows.
 
 Bundesland numbers: the MINT Zukunft schaffen lists use "1" and "7" in the Bundesland
 column, but only for schools abroad (1 = Zagreb/Kroatien, 7 = Teheran/Iran; a German row
@@ -56,6 +64,7 @@ __all__ = [
     "load_gazetteer",
     "normalize_bundesland",
     "parse_wkt_point",
+    "read_gazetteer",
     "repair_plz",
     "split_address",
 ]
@@ -168,13 +177,14 @@ _ALIAS_SPLIT_RE = re.compile(r"\s+(?:am|an der|an den|im|in der|bei|ob der|vor d
 
 def _place_key(name: str) -> tuple[str, str]:
     """Return (base key, qualifier key) of a place name; both casefolded."""
-    name = unicodedata.normalize("NFC", name).strip()
+    name = unicodedata.normalize("NFC", name[:200]).strip()
     if "/" in name and "(" not in name:  # "Frankfurt/Oder", "Halle/Saale"
         head, _, tail = name.partition("/")
         name = f"{head} ({tail})"
     qualifier = " ".join(m.group(1) for m in _QUALIFIER_RE.finditer(name))
     base = _QUALIFIER_RE.sub(" ", name)
     base = re.sub(r"\s+", " ", base).strip(" ,").casefold()
+    base = re.sub(r"^st\.\s*", "sankt ", base)  # "St. Ingbert" -> "Sankt Ingbert"
     base = re.sub(r"\s*-\s*", "-", base)
     qualifier = re.sub(r"[^\w ]", "", qualifier).strip().casefold()
     return base, qualifier
@@ -272,7 +282,8 @@ class Gazetteer:
             have, _ = _place_key(place)
             if have == want or have.startswith(want + " ") or want.startswith(have + " "):
                 return True
-            if have.startswith(want + "-") or want.startswith(have + "-"):
+            # merged municipalities: "Pockau-Lengefeld" vs the gazetteer's "Lengefeld"
+            if have in want.split("-") or want in have.split("-"):
                 return True
         return False
 
@@ -284,6 +295,12 @@ class Gazetteer:
         if not base:
             return None
         entries = self._names.get(base)
+        if not entries:
+            # "Weiden in der Oberpfalz": the name before "in der", the rest as qualifier
+            head, *rest = _ALIAS_SPLIT_RE.split(base, maxsplit=1)
+            if rest and self._names.get(head.strip()):
+                entries = self._names[head.strip()]
+                qualifier = (qualifier + " " + rest[0]).strip()
         if not entries:
             # "Leipzig-Grünau", "Berlin Mitte": try the part before the district
             head = re.split(r"[-,/]| ot ", base, maxsplit=1)[0].strip()
@@ -313,8 +330,14 @@ class Gazetteer:
             in_state = [e for e in groups if e[2].bundesland == state]
             if in_state:
                 groups = in_state
-        ranked = sorted(groups, key=lambda e: len(e[2].plz), reverse=True)
-        if len(ranked) > 1 and len(ranked[0][2].plz) == len(ranked[1][2].plz):
+
+        def rank(entry: tuple[bool, str, _Group]) -> tuple[int, bool]:
+            group = entry[2]
+            seat = _place_key(group.name)[0] in (group.landkreis or "").casefold()
+            return len(group.plz), seat
+
+        ranked = sorted(groups, key=rank, reverse=True)
+        if len(ranked) > 1 and rank(ranked[0]) == rank(ranked[1]):
             return None
         group = ranked[0][2]
         return CityMatch(

@@ -144,10 +144,51 @@ def clean_text(value: object) -> str:
 # --- shortening -----------------------------------------------------------------------------
 
 _ABBREVIATIONS = {
-    "z", "b", "u", "a", "d", "h", "ca", "bzw", "nr", "dr", "prof", "st", "ggf", "inkl",
-    "max", "mind", "usw", "etc", "evtl", "vgl", "bspw", "insbes", "sog", "str", "tel",
-    "e", "v", "i", "r", "o", "ä", "s", "m", "jh", "jhd", "min", "std", "hr", "fr", "mo",
-    "di", "mi", "do", "sa", "so",
+    "z",
+    "b",
+    "u",
+    "a",
+    "d",
+    "h",
+    "ca",
+    "bzw",
+    "nr",
+    "dr",
+    "prof",
+    "st",
+    "ggf",
+    "inkl",
+    "max",
+    "mind",
+    "usw",
+    "etc",
+    "evtl",
+    "vgl",
+    "bspw",
+    "insbes",
+    "sog",
+    "str",
+    "tel",
+    "e",
+    "v",
+    "i",
+    "r",
+    "o",
+    "ä",
+    "s",
+    "m",
+    "jh",
+    "jhd",
+    "min",
+    "std",
+    "hr",
+    "fr",
+    "mo",
+    "di",
+    "mi",
+    "do",
+    "sa",
+    "so",
 }
 _SENTENCE_END_RE = re.compile(r"[.!?…](?=\s+[\"„“»(]?[A-ZÄÖÜ0-9])")
 
@@ -176,9 +217,7 @@ def shorten(text: str, n: int) -> str:
     if n == 1:
         return "…"
     window = text[: n - 1]
-    ends = [
-        m.start() for m in _SENTENCE_END_RE.finditer(text[:n]) if m.start() + 1 <= n - 2
-    ]
+    ends = [m.start() for m in _SENTENCE_END_RE.finditer(text[:n]) if m.start() + 1 <= n - 2]
     ends = [e for e in ends if _is_sentence_end(text, e)]
     if ends and ends[-1] + 1 >= n // 2:
         return text[: ends[-1] + 1] + " …"

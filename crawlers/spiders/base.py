@@ -21,12 +21,20 @@ implements ``parse(response)`` (and whatever callbacks it needs). It uses only t
     timeout, DNS, refused connection) are recorded by ``on_start_error``; the default
     ``start()`` yields one for each start URL with ``callback=self.parse``.
 
+``failed_url(failure)`` (module function)
+    The original URL of a failed request, for errbacks (never the replay address).
+``STATS_PREFIX``
+    ``"mintsuche"``: prefix for the spider's own stats keys.
+
 Failure bookkeeping for the pipeline: a failed start URL increments
 ``mintsuche/start_url_failed`` and is listed in ``self.start_failures``; the pipeline marks
 the run ``failed``. Nothing in a spider touches the database.
 
 Politeness: ``source.politeness`` becomes ``DOWNLOAD_DELAY``,
-``CONCURRENT_REQUESTS_PER_DOMAIN``, ``ROBOTSTXT_OBEY`` and ``CLOSESPIDER_PAGECOUNT``. When
+``CONCURRENT_REQUESTS_PER_DOMAIN``, ``ROBOTSTXT_OBEY`` and ``CLOSESPIDER_PAGECOUNT``
+(``max_pages``: every response of the run counts, robots.txt and detail pages included;
+reaching it closes the spider with reason ``closespider_pagecount``, which
+``crawlers.stats`` records as a successful, ``truncated`` run). When
 the setting ``REPLAY_HOSTS`` is non-empty every request goes to a loopback replay server
 (see ``crawlers.replay``), so delays are pointless there: ``update_settings`` sets
 ``DOWNLOAD_DELAY`` 0 and turns AutoThrottle off in that case.
@@ -44,6 +52,7 @@ from scrapy.settings import BaseSettings
 from twisted.python.failure import Failure
 
 from crawlers.extract import RawValue, is_empty, merge_constants
+from crawlers.middleware import META_ORIGINAL_URL
 from crawlers.records import RawRecord
 
 STATS_PREFIX = "mintsuche"
@@ -70,6 +79,14 @@ def politeness_settings(source: Any) -> dict[str, Any]:
     if max_pages:
         settings["CLOSESPIDER_PAGECOUNT"] = int(max_pages)
     return settings
+
+
+def failed_url(failure: Failure) -> str:
+    """The original URL of a failed request (never the replay address), or ``"?"``."""
+    request = getattr(failure, "request", None)
+    if request is None:
+        return "?"
+    return request.meta.get(META_ORIGINAL_URL) or request.url
 
 
 class SourceSpider(scrapy.Spider):
@@ -110,7 +127,7 @@ class SourceSpider(scrapy.Spider):
         super().update_settings(settings)
         if settings.get("REPLAY_HOSTS"):
             settings.set("DOWNLOAD_DELAY", 0, priority="spider")
-            settings.set("RANDOMIZE_DOWNLOAD_DELAY", False, priority="spider")
+            settings.set("DOWNLOAD_DELAY_JITTER", 0, priority="spider")
             settings.set("AUTOTHROTTLE_ENABLED", False, priority="spider")
 
     # -- requests ---------------------------------------------------------------------
@@ -128,8 +145,7 @@ class SourceSpider(scrapy.Spider):
 
     def on_start_error(self, failure: Failure) -> None:
         """Record a start URL that could not be fetched (after retries)."""
-        request = getattr(failure, "request", None)
-        url = request.url if request is not None else "?"
+        url = failed_url(failure)
         response = getattr(failure.value, "response", None)
         if response is not None:
             reason = f"HTTP {response.status}"
@@ -142,8 +158,7 @@ class SourceSpider(scrapy.Spider):
 
     def on_page_error(self, failure: Failure) -> None:
         """Count a failed follow-up page (detail, next page); the run goes on."""
-        request = getattr(failure, "request", None)
-        url = request.url if request is not None else "?"
+        url = failed_url(failure)
         if self.crawler is not None and self.crawler.stats is not None:
             self.crawler.stats.inc_value(f"{STATS_PREFIX}/page_failed")
         self.logger.warning("page failed: %s (%s)", url, failure.getErrorMessage())

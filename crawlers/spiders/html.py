@@ -20,8 +20,10 @@ Driven entirely by the source's ``html`` section and ``fields``:
 How it fails: a row whose title is empty is dropped (``mintsuche/dropped/no_title``), one
 without key ``mintsuche/dropped/no_key``, one whose rules raise (for example an XPath
 syntax error) ``mintsuche/dropped/extract_error``; a detail page that cannot be fetched
-drops its record (``mintsuche/dropped/detail_failed``). None of these stops the run. A
-start URL that cannot be fetched marks the run failed (see ``SourceSpider``).
+drops its record (``mintsuche/dropped/detail_failed``). A list page that is not text
+(or whose ``rows`` selector is invalid) is logged and counted (``mintsuche/bad_page``).
+None of these stops the run. A start URL that cannot be fetched marks the run failed
+(see ``SourceSpider``), and so does a run without any record.
 """
 
 from __future__ import annotations
@@ -32,12 +34,12 @@ from urllib.parse import urljoin
 
 import scrapy
 from parsel import Selector, SelectorList
-from scrapy.http import Response
+from scrapy.http import Response, TextResponse
 from twisted.python.failure import Failure
 
-from crawlers.extract import RawValue, clean_texts, constant_value, finish_value
+from crawlers.extract import RawValue, clean_texts, constant_value, finish_value, is_empty
 from crawlers.records import RawRecord
-from crawlers.spiders.base import SourceSpider
+from crawlers.spiders.base import STATS_PREFIX, SourceSpider, failed_url
 
 XPATH_PREFIX = "xpath:"
 CSS_PREFIX = "css:"
@@ -138,6 +140,11 @@ class HtmlSpider(SourceSpider):
             for name, rule in self._rules(detail=detail).items()
         }
 
+    def _title_from_list(self) -> bool:
+        rule = (self.source.fields or {}).get("title")
+        has_constant = not is_empty((getattr(self.source, "constants", None) or {}).get("title"))
+        return rule is not None and not _is_detail_rule(rule) and not has_constant
+
     def _key(self, fields: dict[str, RawValue | None], base_url: str) -> str | None:
         """The key field's value as an absolute URL (relative to ``base_url``)."""
         value = fields.get(self.spec.key)
@@ -151,7 +158,17 @@ class HtmlSpider(SourceSpider):
         """Yield a record (or a detail request) per row, then the next page's request."""
         self.pages_seen += 1
         spec = self.spec
-        for index, row in enumerate(select(response, spec.rows)):
+        if not isinstance(response, TextResponse):
+            self.bad_page(response, "not a text page")
+            return
+        try:
+            rows = select(response, spec.rows)
+        except ValueError as exc:  # e.g. an XPath syntax error in html.rows
+            self.bad_page(response, f"rows selector failed: {exc}")
+            return
+        if not rows:
+            self.logger.warning("no rows matched %r on %s", spec.rows, response.url)
+        for index, row in enumerate(rows):
             try:
                 fields = self.extract_fields(row, response)
             except Exception as exc:  # a broken rule must not end the run
@@ -164,6 +181,9 @@ class HtmlSpider(SourceSpider):
                 if not detail_url:
                     self.drop("no_detail_url", response.url, detail=f"row {index}")
                     continue
+                if self._title_from_list() and is_empty(fields.get("title")):
+                    self.drop("no_title", response.url, detail=f"row {index}")
+                    continue  # no request for a record that would be dropped anyway
                 yield scrapy.Request(
                     response.urljoin(detail_url),
                     callback=self.parse_detail,
@@ -175,6 +195,13 @@ class HtmlSpider(SourceSpider):
             if record is not None:
                 yield record
         yield from self._next_page(response)
+
+    def bad_page(self, response: Response, why: str) -> None:
+        """Count a page the spider cannot read (``mintsuche/bad_page``); logged as ERROR."""
+        if self.crawler is not None and self.crawler.stats is not None:
+            self.crawler.stats.inc_value(f"{STATS_PREFIX}/bad_page")
+        ctype = response.headers.get("Content-Type", b"").decode("latin-1")
+        self.logger.error("cannot read %s (%s, Content-Type %r)", response.url, why, ctype)
 
     def _next_page(self, response: Response) -> Iterator[scrapy.Request]:
         spec = self.spec
@@ -215,5 +242,4 @@ class HtmlSpider(SourceSpider):
     def on_detail_error(self, failure: Failure) -> None:
         """A detail page failed: count it and drop that record."""
         self.on_page_error(failure)
-        request = getattr(failure, "request", None)
-        self.drop("detail_failed", request.url if request is not None else None)
+        self.drop("detail_failed", failed_url(failure))

@@ -1,0 +1,220 @@
+"""Item pipelines: hand raw records on, count them, close the run.
+
+``StorePipeline`` writes to the catalogue (``catalog.store``): ``start_run`` when the
+spider opens, ``upsert_raw_all`` + commit every ``MINTSUCHE_COMMIT_EVERY`` (200) records,
+``finish_run`` with status and stats when the spider closes. ``JsonLinesPipeline`` only
+writes the records to ``MINTSUCHE_JSONL_PATH`` (one ``RawRecord.to_dict()`` per line), for
+dry runs without a database. Both emit the progress events of ``crawlers.run`` on stdout
+and put the run's outcome into :data:`RUN_RESULTS` (``source_id -> run event``).
+
+How they fail: a record that cannot be stored is not retried; the error is logged, the
+batch rolled back and the run ends ``failed`` with the error text. If the database cannot
+be reached when the spider opens, ``start_run`` raises and the crawl of that source does
+not start (``crawlers.run`` reports it failed). Items other than ``RawRecord`` pass through.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import IO, Any
+
+from scrapy import signals
+from scrapy.crawler import Crawler
+from scrapy.exceptions import NotConfigured
+
+from crawlers.records import RawRecord
+from crawlers.stats import RunTally, decide_status, emit_event, spider_exceptions, summarize
+
+logger = logging.getLogger(__name__)
+
+#: source_id -> the final ``{"event": "run", …}`` of each run in this process.
+RUN_RESULTS: dict[str, dict[str, Any]] = {}
+
+
+class RunPipeline:
+    """Common part: tally, progress events every N items, status decision at close."""
+
+    def __init__(self, crawler: Crawler) -> None:
+        self.crawler = crawler
+        self.progress_every = crawler.settings.getint("MINTSUCHE_PROGRESS_EVERY", 100)
+        self.tally = RunTally()
+        self.source_id = ""
+        self.error: str | None = None
+        self.started_at = datetime.now(UTC)
+        crawler.signals.connect(self.spider_closed, signal=signals.spider_closed)
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> RunPipeline:
+        return cls(crawler)
+
+    # -- Scrapy hooks -----------------------------------------------------------------
+
+    def open_spider(self) -> None:
+        spider = self.crawler.spider
+        source = getattr(spider, "source", None)
+        self.source_id = source.id if source is not None else str(getattr(spider, "name", ""))
+        fields = list(getattr(source, "fields", {}) or {})
+        fields += [k for k in (getattr(source, "constants", {}) or {}) if k not in fields]
+        self.tally = RunTally(fields)
+        self.started_at = datetime.now(UTC)
+        self.open_run()
+
+    def process_item(self, item: Any) -> Any:
+        if not isinstance(item, RawRecord):
+            return item
+        self.tally.add(item)
+        self.handle(item)
+        if self.progress_every and self.tally.items % self.progress_every == 0:
+            emit_event({"event": "item", "source": self.source_id, "count": self.tally.items})
+        return item
+
+    def close_spider(self) -> None:
+        self.flush()
+
+    def spider_closed(self, spider: Any, reason: str) -> None:
+        """Decide the status, store it, emit the ``run`` event (signal handler)."""
+        start_failures = list(getattr(spider, "start_failures", []) or [])
+        scrapy_stats = self.crawler.stats.get_stats() if self.crawler.stats else {}
+        stats = summarize(scrapy_stats, self.tally, reason=reason, start_failures=start_failures)
+        status, error = decide_status(
+            items=self.tally.items,
+            reason=reason,
+            start_failures=start_failures,
+            spider_errors=spider_exceptions(scrapy_stats),
+        )
+        if self.error:
+            status, error = "failed", "; ".join(e for e in (error, self.error) if e)
+        stats["status"] = status
+        run_id = self.close_run(status, stats, error)
+        event: dict[str, Any] = {
+            "event": "run",
+            "source": self.source_id,
+            "status": status,
+            "items": self.tally.items,
+            "run_id": run_id,
+            "error": error,
+            "stats": stats,
+        }
+        RUN_RESULTS[self.source_id] = event
+        emit_event(event)
+
+    # -- for subclasses ---------------------------------------------------------------
+
+    def open_run(self) -> None:
+        """Prepare the output (start a run, open a file)."""
+
+    def handle(self, record: RawRecord) -> None:
+        """Take one record."""
+
+    def flush(self) -> None:
+        """Write what is buffered."""
+
+    def close_run(self, status: str, stats: dict[str, Any], error: str | None) -> int | None:
+        """Finish the output; return the run id if there is one."""
+        return None
+
+
+class StorePipeline(RunPipeline):
+    """Upsert raw records into the catalogue and record the ``CrawlRun``."""
+
+    def __init__(self, crawler: Crawler) -> None:
+        super().__init__(crawler)
+        url = crawler.settings.get("MINTSUCHE_DATABASE_URL")
+        if not url:
+            raise NotConfigured("MINTSUCHE_DATABASE_URL is not set")
+        self.database_url: str = url
+        self.commit_every = crawler.settings.getint("MINTSUCHE_COMMIT_EVERY", 200)
+        self.trigger = crawler.settings.get("MINTSUCHE_TRIGGER", "cli")
+        self.buffer: list[RawRecord] = []
+        self.run_id: int | None = None
+        self.session: Any = None
+
+    def open_run(self) -> None:
+        from sqlmodel import Session
+
+        from catalog import store
+        from catalog.db import get_engine
+
+        self.session = Session(get_engine(self.database_url), expire_on_commit=False)
+        self.run_id = store.start_run(
+            self.session, self.source_id, started_at=self.started_at, trigger=self.trigger
+        )
+
+    def handle(self, record: RawRecord) -> None:
+        self.buffer.append(record)
+        if len(self.buffer) >= self.commit_every:
+            self.flush()
+
+    def flush(self) -> None:
+        """Upsert and commit the buffered records (one short write transaction)."""
+        if not self.buffer or self.session is None or self.run_id is None:
+            return
+        from catalog import store
+
+        batch, self.buffer = self.buffer, []
+        try:
+            outcomes = store.upsert_raw_all(self.session, batch, run_id=self.run_id)
+            self.session.commit()
+        except Exception as exc:  # keep the run going; it ends failed
+            self.session.rollback()
+            message = f"store error: {exc.__class__.__name__}: {exc}"
+            logger.error("%s: %s (%d records not stored)", self.source_id, message, len(batch))
+            self.error = self.error or message
+            return
+        self.tally.add_outcomes(outcomes)
+
+    def close_run(self, status: str, stats: dict[str, Any], error: str | None) -> int | None:
+        if self.session is None or self.run_id is None:
+            return None
+        from catalog import store
+
+        self.flush()
+        try:
+            stats["outcomes"] = dict(self.tally.outcomes)
+            store.finish_run(
+                self.session,
+                self.run_id,
+                finished_at=datetime.now(UTC),
+                status=status,
+                stats=stats,
+                error=error,
+            )
+        except Exception:
+            logger.exception("%s: could not finish run %s", self.source_id, self.run_id)
+            self.session.rollback()
+        finally:
+            self.session.close()
+        return self.run_id
+
+
+class JsonLinesPipeline(RunPipeline):
+    """Append each record as one JSON line to ``MINTSUCHE_JSONL_PATH`` (no database)."""
+
+    def __init__(self, crawler: Crawler) -> None:
+        super().__init__(crawler)
+        path = crawler.settings.get("MINTSUCHE_JSONL_PATH")
+        if not path:
+            raise NotConfigured("MINTSUCHE_JSONL_PATH is not set")
+        self.path = Path(path)
+        self.file: IO[str] | None = None
+
+    def open_run(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.file = self.path.open("a", encoding="utf-8")
+
+    def handle(self, record: RawRecord) -> None:
+        assert self.file is not None
+        self.file.write(json.dumps(record.to_dict(), ensure_ascii=False) + "\n")
+
+    def flush(self) -> None:
+        if self.file is not None:
+            self.file.flush()
+
+    def close_run(self, status: str, stats: dict[str, Any], error: str | None) -> int | None:
+        if self.file is not None:
+            self.file.close()
+            self.file = None
+        return None

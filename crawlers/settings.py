@@ -1,0 +1,59 @@
+"""Scrapy settings for MINT-Suche crawls (constants; the environment is read here only).
+
+Environment:
+- ``MINTSUCHE_CONTACT_URL``: contact URL in the User-Agent (default: the project homepage).
+- ``MINTSUCHE_DOWNLOAD_TIMEOUT``: seconds before a request times out (default 20; the
+  fault tests set 2).
+- ``MINTSUCHE_RETRY_TIMES``: retries per request (default 2; the fault tests set 0/1).
+
+Per-source politeness (``sources.yaml`` ``politeness``) is applied by the spider as
+``custom_settings``; in replay mode (``REPLAY_HOSTS`` set, all hosts on loopback) the
+spider turns delays and AutoThrottle off, see ``crawlers.spiders.base``.
+"""
+
+from __future__ import annotations
+
+import os
+
+HOMEPAGE = "https://github.com/mint-suche/mintsuche"
+CONTACT_URL = os.environ.get("MINTSUCHE_CONTACT_URL") or HOMEPAGE
+
+BOT_NAME = "mintsuche"
+USER_AGENT = f"MINT-Suche/0.1 (+{CONTACT_URL})"
+ROBOTSTXT_OBEY = True
+
+DOWNLOAD_DELAY = 1.0
+CONCURRENT_REQUESTS = 8
+CONCURRENT_REQUESTS_PER_DOMAIN = 1
+AUTOTHROTTLE_ENABLED = True
+AUTOTHROTTLE_START_DELAY = 1.0
+AUTOTHROTTLE_MAX_DELAY = 30.0
+AUTOTHROTTLE_TARGET_CONCURRENCY = 1.0
+
+RETRY_ENABLED = True
+RETRY_TIMES = int(os.environ.get("MINTSUCHE_RETRY_TIMES", "2"))
+DOWNLOAD_TIMEOUT = float(os.environ.get("MINTSUCHE_DOWNLOAD_TIMEOUT", "20"))
+
+TELNETCONSOLE_ENABLED = False
+REMOTE_CONTROL_ENABLED = False
+LOG_LEVEL = "INFO"
+COOKIES_ENABLED = False
+FEED_EXPORT_ENCODING = "utf-8"
+
+# {host: "127.0.0.1:port"}; non-empty enables the replay middleware (crawlers.replay).
+REPLAY_HOSTS: dict[str, str] = {}
+
+DOWNLOADER_MIDDLEWARES = {
+    "crawlers.middleware.ReplayMiddleware": 50,
+}
+
+# Exactly one of these is added by crawlers.run: the store or the JSON-lines file.
+STORE_PIPELINE = {"crawlers.pipelines.StorePipeline": 300}
+JSONL_PIPELINE = {"crawlers.pipelines.JsonLinesPipeline": 300}
+ITEM_PIPELINES: dict[str, int] = {}
+
+# Set by crawlers.run.
+MINTSUCHE_DATABASE_URL: str | None = None
+MINTSUCHE_JSONL_PATH: str | None = None
+MINTSUCHE_PROGRESS_EVERY = 100
+MINTSUCHE_COMMIT_EVERY = 200
