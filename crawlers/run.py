@@ -25,6 +25,7 @@ parent (``mintsuche crawl``, the scheduler, the tests) calls :func:`crawl_in_sub
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import subprocess
@@ -181,11 +182,13 @@ def crawl_in_subprocess(
     on_event: Callable[[dict[str, Any]], None] | None = None,
     env: Mapping[str, str] | None = None,
     trigger: str = "cli",
+    log_path: str | os.PathLike[str] | None = None,
 ) -> list[dict[str, Any]]:
     """Run ``python -m crawlers.run`` for ``source_ids``; return one ``run`` event per source.
 
     Every stdout event is passed to ``on_event`` as it arrives; the crawl's log goes to
-    this process's stderr. ``env`` adds environment variables (e.g.
+    this process's stderr, or is appended to ``log_path`` when given. ``env`` adds
+    environment variables (e.g.
     ``MINTSUCHE_DOWNLOAD_TIMEOUT``). Raises :class:`CrawlError` with the message for a bad
     configuration (exit code 2). A source without a ``run`` event (the process crashed) is
     reported with status ``failed``.
@@ -208,9 +211,16 @@ def crawl_in_subprocess(
     )
     runs: dict[str, dict[str, Any]] = {}
     config_error: str | None = None
-    with subprocess.Popen(
-        cmd, stdout=subprocess.PIPE, text=True, encoding="utf-8", env=child_env
-    ) as proc:
+    log_file = open(log_path, "a", encoding="utf-8") if log_path is not None else None  # noqa: SIM115
+    try:
+        proc = subprocess.Popen(
+            cmd, stdout=subprocess.PIPE, stderr=log_file, text=True, encoding="utf-8", env=child_env
+        )
+    except BaseException:
+        if log_file is not None:
+            log_file.close()
+        raise
+    with proc, log_file if log_file is not None else contextlib.nullcontext():
         assert proc.stdout is not None
         for line in proc.stdout:
             line = line.strip()

@@ -198,7 +198,7 @@ def _crawl(settings: Settings, ids: tuple[str, ...], *, replay: bool, now: datet
     from catalog import store
     from catalog.db import get_engine, init_db, session_scope
     from crawlers.replay import ReplayServer
-    from crawlers.run import crawl_in_subprocess
+    from crawlers.run import CrawlError, crawl_in_subprocess
 
     config = _load_sources(settings)
     chosen = [s.id for s in _select(config, ids)]
@@ -217,17 +217,25 @@ def _crawl(settings: Settings, ids: tuple[str, ...], *, replay: bool, now: datet
                 err=True,
             )
 
+    log_dir = settings.var_dir / "logs"
+    log_dir.mkdir(parents=True, exist_ok=True)
+    log_path = log_dir / f"crawl-{now.strftime('%Y%m%dT%H%M%SZ')}.log"
     click.echo(f"Crawle {len(chosen)} Quelle(n): {', '.join(chosen)}", err=True)
-    kwargs = {
+    click.echo(f"  Protokoll: {log_path}", err=True)
+    kwargs: dict[str, Any] = {
         "sources_file": settings.sources_file,
         "database_url": settings.database_url,
         "now": now,
         "on_event": on_event,
+        "log_path": log_path,
     }
-    if replay:
-        with ReplayServer(SNAPSHOTS_DIR, chosen) as server:
-            return crawl_in_subprocess(chosen, replay_hosts=server.host_map, **kwargs)
-    return crawl_in_subprocess(chosen, **kwargs)
+    try:
+        if replay:
+            with ReplayServer(SNAPSHOTS_DIR, chosen) as server:
+                return crawl_in_subprocess(chosen, replay_hosts=server.host_map, **kwargs)
+        return crawl_in_subprocess(chosen, **kwargs)
+    except (CrawlError, FileNotFoundError) as exc:
+        raise click.ClickException(str(exc)) from exc
 
 
 @main.command()
