@@ -1,0 +1,343 @@
+"""Pairwise similarity of two offers: per-field similarities, a weighted score, a decision.
+
+Each field similarity is in [0, 1] or ``None`` when either side lacks the field; missing
+fields are left out of the weighted mean (they neither help nor hurt). Three *gates* then
+cap the score below the match threshold, because a weighted mean alone would let
+agreement on provider and place outvote a different title:
+
+* title gate: titles not similar enough → not the same offer, however much else agrees.
+  Titles that differ in a variant marker ("Junior", a year) or where each has a word
+  the other lacks ("FerienUni-Herbst" / "FerienUni-Sommer") count as similarity 0.5,
+  below the gate;
+* provider gate: both providers known and different → not the same offer ("Guter
+  Studienstart" at RWTH Aachen and at FH Aachen);
+* place gate: both places known and far apart → not the same offer.
+
+The rule this encodes: same provider and a similar title in the same place is a match;
+one provider's different offers in one town ("Mathecamp" / "Schülerzirkel") are not.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+from rapidfuzz import fuzz, process, utils
+
+from dedupe.keys import GENERIC_TITLE_WORDS, city_matches, variants_conflict
+from dedupe.model import NameWords, Prepared
+
+__all__ = [
+    "MATCH_THRESHOLD",
+    "WEIGHTS",
+    "Comparison",
+    "Decision",
+    "compare",
+    "date_similarity",
+    "decide",
+    "distance_km",
+    "name_similarity",
+    "place_similarity",
+    "quick_score",
+    "titles_contrast",
+    "title_candidates",
+]
+
+Decision = Literal["match", "no_match"]
+
+#: Weight of each field in the score; fields missing on either side are not counted.
+WEIGHTS: dict[str, float] = {
+    "title": 0.40,
+    "provider": 0.20,
+    "place": 0.20,
+    "url": 0.15,
+    "website": 0.10,
+    "dates": 0.10,
+    "subjects": 0.05,
+    "formats": 0.05,
+}
+#: Score at or above which two offers are the same offer.
+MATCH_THRESHOLD = 0.75
+#: Titles below this similarity never match.
+TITLE_GATE = 0.6
+#: Providers below this similarity never match.
+PROVIDER_GATE = 0.5
+#: Value a gate caps the score at (below `MATCH_THRESHOLD`).
+GATE_CAP = 0.6
+#: Distance up to which two coordinates are the same place, and where similarity hits 0.
+NEAR_KM, FAR_KM = 1.0, 25.0
+
+_PROCESS = utils.default_process
+
+
+@dataclass(slots=True)
+class Comparison:
+    """Outcome of comparing two prepared offers."""
+
+    similarities: dict[str, float | None]
+    raw_score: float
+    score: float
+    gates: list[str] = field(default_factory=list)
+
+    @property
+    def decision(self) -> Decision:
+        """`decide` applied to the (gated) score."""
+        return decide(self.score)
+
+
+def decide(score: float) -> Decision:
+    """``"match"`` when *score* reaches `MATCH_THRESHOLD`, else ``"no_match"``."""
+    return "match" if score >= MATCH_THRESHOLD else "no_match"
+
+
+def name_similarity(
+    a: Sequence[str], b: Sequence[str], generic: frozenset[str] = GENERIC_TITLE_WORDS
+) -> float | None:
+    """Similarity of two token sequences (titles or provider names) in [0, 1].
+
+    * Sharing a specific (not *generic*) word: rapidfuzz's ``token_set_ratio`` — word
+      order and extra words on one side do not matter ("Uni Halle" ⊂ "Uni Halle Institut
+      für Informatik", "SummerBYTE & BioBYTE" ~ "SUMMERBYTE – Schnupperwoche …").
+    * Sharing only generic words ("Robotik-Workshop" / "Chemie-Workshop"): the share of
+      all characters that sit in shared words, so most of both names must agree.
+    * Sharing no word: only spelling variants count ("Mathecamp" / "Mathe-Camp"): the
+      character ratio of the words written together, rescaled so that chance overlap of
+      different words ("mathematik" / "informatik", ratio 0.5) scores 0.
+    """
+    return _words_similarity(NameWords.of(a, generic), NameWords.of(b, generic))
+
+
+def _generic_overlap(a: NameWords, b: NameWords, shared: frozenset[str]) -> float:
+    union = a.words | b.words
+    return sum(map(len, shared)) / sum(map(len, union))
+
+
+def _words_similarity(a: NameWords | None, b: NameWords | None) -> float | None:
+    if a is None or b is None:
+        return None
+    shared = a.words & b.words
+    if shared & a.specific:
+        return fuzz.token_set_ratio(a.spaced, b.spaced, processor=_PROCESS) / 100.0
+    if shared:
+        return _generic_overlap(a, b, shared)
+    ratio = fuzz.ratio(a.compact, b.compact, processor=_PROCESS) / 100.0
+    return max(0.0, (ratio - 0.5) * 2.0)
+
+
+def distance_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    """Great-circle distance in kilometres (haversine)."""
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp, dl = p2 - p1, math.radians(lon2 - lon1)
+    h = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * 6371.0 * math.asin(min(1.0, math.sqrt(h)))
+
+
+def place_similarity(a: Prepared, b: Prepared) -> float | None:
+    """1 for the same PLZ or town (or coordinates within `NEAR_KM`), falling to 0 with
+    distance; ``None`` when the two offers share no kind of place information."""
+    if a.plz and b.plz and a.plz == b.plz:
+        return 1.0
+    candidates: list[float] = []
+    if a.city and b.city:
+        if city_matches(a.city, b.city):
+            return 1.0
+        candidates.append(0.0)
+    elif a.plz and b.plz:
+        candidates.append(0.5 if a.plz[:2] == b.plz[:2] else 0.0)
+    if a.lat is not None and b.lat is not None and a.lon is not None and b.lon is not None:
+        d = distance_km(a.lat, a.lon, b.lat, b.lon)
+        geo = 1.0 - (d - NEAR_KM) / (FAR_KM - NEAR_KM)
+        candidates.append(min(1.0, max(0.0, geo)))
+    return max(candidates) if candidates else None
+
+
+def date_similarity(a: Prepared, b: Prepared) -> float | None:
+    """1 when the date ranges overlap, decaying to 0 over 60 days apart; ``None`` if either
+    offer has no start date."""
+    if a.start is None or b.start is None:
+        return None
+    a_end, b_end = a.end or a.start, b.end or b.start
+    gap = max((b.start - a_end).days, (a.start - b_end).days, 0)
+    return max(0.0, 1.0 - gap / 60.0)
+
+
+def _provider_similarity(a: Prepared, b: Prepared) -> float | None:
+    """`name_similarity` of the provider names; 1 when one name is the other's acronym
+    ("HTWK" / "Hochschule für Technik, Wirtschaft und Kultur")."""
+    sim = _words_similarity(a.provider_words, b.provider_words)
+    if sim is not None and sim < 1.0 and a.provider_words and b.provider_words:
+        if (a.provider_acronym and a.provider_acronym in b.provider_words.words) or (
+            b.provider_acronym and b.provider_acronym in a.provider_words.words
+        ):
+            return 1.0
+    return sim
+
+
+def _jaccard(a: frozenset[str], b: frozenset[str]) -> float | None:
+    if not a or not b:
+        return None
+    return len(a & b) / len(a | b)
+
+
+def _url_similarity(a: Prepared, b: Prepared) -> float | None:
+    """1 for the same offer page (host and a non-empty path); otherwise not counted: every
+    platform links its own detail page, so different URLs say nothing."""
+    if a.url and b.url and a.url == b.url and "/" in a.url:
+        return 1.0
+    return None
+
+
+def _website_similarity(a: Prepared, b: Prepared) -> float | None:
+    """1 for the same page, 0.8 for the same host (same organisation), else 0.2."""
+    if not a.website or not b.website:
+        return None
+    if a.website == b.website:
+        return 1.0
+    return 0.8 if a.website_host == b.website_host else 0.2
+
+
+def title_candidates(a: NameWords, others: Sequence[NameWords | None]) -> list[int]:
+    """Positions in *others* whose title similarity to *a* may pass the title gate.
+
+    Batch form of `name_similarity` (same three cases) using rapidfuzz
+    ``process.extract`` with the gate as score cutoff, so that most pairs of a block are
+    ruled out without a Python-level comparison each.
+    """
+    specific: list[int] = []
+    none: list[int] = []
+    passed: list[int] = []
+    for position, other in enumerate(others):
+        if other is None:
+            continue
+        shared = a.words & other.words
+        if shared & a.specific:
+            specific.append(position)
+        elif shared:
+            if _generic_overlap(a, other, shared) >= TITLE_GATE:
+                passed.append(position)
+        else:
+            none.append(position)
+    for positions, scorer, query, attr, cutoff in (
+        (specific, fuzz.token_set_ratio, a.spaced, "spaced", TITLE_GATE),
+        (none, fuzz.ratio, a.compact, "compact", 0.5 + TITLE_GATE / 2.0),
+    ):
+        if positions:
+            choices = [getattr(others[p], attr) for p in positions]
+            hits = process.extract(
+                query,
+                choices,
+                scorer=scorer,
+                processor=_PROCESS,
+                score_cutoff=cutoff * 100.0 - 1e-9,
+                limit=None,
+            )
+            passed.extend(positions[index] for _, _, index in hits)
+    return sorted(passed)
+
+
+#: Two words this long or longer with this character ratio count as the same word
+#: ("Lehrerfortbildung" / "Lehrerfortbildungen"); shorter words must be equal.
+SAME_WORD_MIN_LENGTH, SAME_WORD_RATIO = 7, 88.0
+
+
+def _unmatched(words: frozenset[str], others: frozenset[str]) -> bool:
+    """Whether some word of *words* has no equal or near-equal word in *others*."""
+    for word in words:
+        if word in others:
+            continue
+        if len(word) >= SAME_WORD_MIN_LENGTH and any(
+            len(other) >= SAME_WORD_MIN_LENGTH
+            and fuzz.ratio(word, other, processor=_PROCESS, score_cutoff=SAME_WORD_RATIO)
+            for other in others
+        ):
+            continue
+        return True
+    return False
+
+
+def titles_contrast(a: Prepared, b: Prepared) -> bool:
+    """Whether *each* title has a word the other lacks.
+
+    "WHZ FerienUni-Herbst" / "WHZ FerienUni-Sommer", "Lebensraum Wald" / "Lebensraum
+    Wiese", "Mentoring für Schülerinnen" / "Team-Mentoring": the words that differ are
+    what tells the offers apart. When only one side has extra words it is the same offer
+    described at more length. A word that names the *other* offer's provider or town (or
+    the provider's acronym: "HTWK" for "Hochschule für Technik, Wirtschaft und Kultur") do not
+    count: "Ferienhochschule der HTWK" / "Ferienhochschule. Schnupperstudium in den
+    Ferien" is one offer. A word that *both* records' provider or town contain still
+    counts ("Studentin auf Probe am Standort Elsfleth" / "… Oldenburg" by the "Jade
+    Hochschule Wilhelmshaven Oldenburg Elsfleth").
+    """
+    if a.title_words is None or b.title_words is None:
+        return False
+    a_words, b_words = a.title_words.words, b.title_words.words
+    a_extra = a_words - b_words - (b.context - a.context)
+    b_extra = b_words - a_words - (a.context - b.context)
+    return _unmatched(a_extra, b_words) and _unmatched(b_extra, a_words)
+
+
+def _title_similarity(a: Prepared, b: Prepared) -> tuple[float | None, str | None]:
+    """Title similarity after the variant and contrast rules, and which rule applied."""
+    title = _words_similarity(a.title_words, b.title_words)
+    if (
+        title is None
+        or title <= 0.5
+        or a.title_words is None
+        or b.title_words is None
+        or a.title_words.compact == b.title_words.compact  # "MINT 4 Girls" = "MINT4Girls"
+    ):
+        return title, None
+    if variants_conflict(a.title_variants, b.title_variants):
+        return 0.5, "variant"
+    if titles_contrast(a, b):
+        return 0.5, "contrast"
+    return title, None
+
+
+def compare(a: Prepared, b: Prepared) -> Comparison:
+    """Compare two prepared offers: per-field similarities, weighted score, gates."""
+    return _compare(a, b, _title_similarity(a, b))
+
+
+def _compare(a: Prepared, b: Prepared, title_result: tuple[float | None, str | None]) -> Comparison:
+    title, rule = title_result
+    gates: list[str] = [rule] if rule else []
+    sims: dict[str, float | None] = {
+        "title": title,
+        "provider": _provider_similarity(a, b),
+        "place": place_similarity(a, b),
+        "url": _url_similarity(a, b),
+        "website": _website_similarity(a, b),
+        "dates": date_similarity(a, b),
+        "subjects": _jaccard(a.subjects, b.subjects),
+        "formats": _jaccard(a.formats, b.formats),
+    }
+    total = weight = 0.0
+    for name, sim in sims.items():
+        if sim is not None:
+            total += WEIGHTS[name] * sim
+            weight += WEIGHTS[name]
+    raw = total / weight if weight else 0.0
+    if title is None or title < TITLE_GATE:
+        gates.append("title")
+    provider, place = sims["provider"], sims["place"]
+    if provider is not None and provider < PROVIDER_GATE:
+        gates.append("provider")
+    if place is not None and place == 0.0:
+        gates.append("place")
+    score = min(raw, GATE_CAP) if set(gates) - {"variant", "contrast"} else raw
+    return Comparison(similarities=sims, raw_score=raw, score=score, gates=gates)
+
+
+def quick_score(a: Prepared, b: Prepared) -> float:
+    """`compare(a, b).score` for pairs that pass the title gate, else 0.0.
+
+    Pairs failing the title gate score at most `GATE_CAP` anyway, which is below every
+    clustering threshold, so the other fields need not be computed for them.
+    """
+    title_result = _title_similarity(a, b)
+    if title_result[0] is None or title_result[0] < TITLE_GATE:
+        return 0.0
+    return _compare(a, b, title_result).score
