@@ -1,7 +1,8 @@
 """Scrapy settings for MINT-Suche crawls (constants; the environment is read here only).
 
 Environment:
-- ``MINTSUCHE_CONTACT_URL``: contact URL in the User-Agent (default: the project homepage).
+- ``MINTSUCHE_CONTACT_URL``: contact URL in the User-Agent. Set it before crawling live
+  sites; without it the User-Agent says that no contact is configured.
 - ``MINTSUCHE_DOWNLOAD_TIMEOUT``: seconds before a request times out (default 20; the
   fault tests set 2).
 - ``MINTSUCHE_RETRY_TIMES``: retries per request (default 2; the fault tests set 0/1).
@@ -15,11 +16,14 @@ from __future__ import annotations
 
 import os
 
-HOMEPAGE = "https://github.com/mint-suche/mintsuche"
-CONTACT_URL = os.environ.get("MINTSUCHE_CONTACT_URL") or HOMEPAGE
+CONTACT_URL = os.environ.get("MINTSUCHE_CONTACT_URL", "").strip()
 
 BOT_NAME = "mintsuche"
-USER_AGENT = f"MINT-Suche/0.1 (+{CONTACT_URL})"
+USER_AGENT = (
+    f"MINT-Suche/0.1 (+{CONTACT_URL})"
+    if CONTACT_URL
+    else "MINT-Suche/0.1 (no contact configured: set MINTSUCHE_CONTACT_URL)"
+)
 ROBOTSTXT_OBEY = True
 
 DOWNLOAD_DELAY = 1.0

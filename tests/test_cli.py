@@ -136,3 +136,36 @@ def test_readme_documents_every_command():
         assert f"mintsuche {name}" in readme, name
         for sub in getattr(command, "commands", {}):
             assert f"mintsuche {name} {sub}" in readme, (name, sub)
+
+
+def test_failed_source_keeps_its_offers(tmp_path, runner):
+    """A source that breaks (here: its page is gone, 404) gives a failed run; the offers
+    it contributed before stay in the catalogue and in search."""
+    settings = make_settings(tmp_path / "var")
+    ok = runner.invoke(
+        main, [*cli_args(settings), "crawl", "komm_mach_mint", "--replay", "--now", NOW]
+    )
+    assert ok.exit_code == 0, ok.output
+    before = _raw_count(settings)
+    assert before == 994
+
+    broken = tmp_path / "sources.yaml"
+    text = (REPO / "sources.yaml").read_text(encoding="utf-8")
+    broken.write_text(
+        text.replace("/schuelerinnen/mint-karte\n", "/schuelerinnen/gibt-es-nicht\n"),
+        encoding="utf-8",
+    )
+    moved = make_settings(settings.var_dir, broken)
+    failed = runner.invoke(
+        main, [*cli_args(moved), "crawl", "komm_mach_mint", "--replay", "--now", NOW]
+    )
+    assert failed.exit_code != 0
+    assert "komm_mach_mint (failed)" in failed.output
+    assert _raw_count(settings) == before
+
+    from webapp.app import create_app
+
+    client = create_app({"TESTING": True, "SETTINGS": settings}).test_client()
+    data = client.get("/suche.json", query_string={"q": "FIRST LEGO League"}).get_json()
+    assert any("FIRST LEGO League" in h["title"] for h in data["hits"])
+    assert data["total"] >= 1

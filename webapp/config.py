@@ -6,7 +6,7 @@
 | `MINTSUCHE_SOURCES` | `sources.yaml` | the source definitions |
 | `MINTSUCHE_VAR_DIR` | `var` | working data: the SQLite file, the search index |
 | `MINTSUCHE_OVERRIDES` | `dedupe_overrides.yaml` | maintainers' must-link / cannot-link decisions |
-| `MINTSUCHE_CONTACT_URL` | the project homepage | contact URL in the crawler's User-Agent |
+| `MINTSUCHE_CONTACT_URL` | none | contact URL in the crawler's User-Agent |
 | `MINTSUCHE_SECRET_KEY` | random per process | Flask session secret |
 """
 
