@@ -29,6 +29,7 @@ def create_app(
 
     data.init_app(app)
     app.register_blueprint(views.bp)
+    _register_blueprint_modules(app)
 
     @app.errorhandler(404)
     def not_found(error: Any) -> tuple[str, int]:
@@ -51,3 +52,15 @@ def create_app(
         return response
 
     return app
+
+
+def _register_blueprint_modules(app: Flask) -> None:
+    """Register the ``bp`` of every module in ``webapp/blueprints``."""
+    import importlib
+    import pkgutil
+
+    from webapp import blueprints
+
+    for info in sorted(pkgutil.iter_modules(blueprints.__path__), key=lambda m: m.name):
+        module = importlib.import_module(f"webapp.blueprints.{info.name}")
+        app.register_blueprint(module.bp)

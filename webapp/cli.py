@@ -384,3 +384,19 @@ def search(settings: Settings, query: str, as_json: bool, page: int) -> None:
     click.echo(f"{data['total']} Treffer")
     for hit in data["hits"]:
         click.echo(f"- {hit['title']} ({hit.get('provider') or '–'}, {hit.get('city') or '–'})")
+
+
+def _register_command_modules() -> None:
+    """Add the commands of every module in ``webapp/commands`` (their ``COMMANDS`` list)."""
+    import importlib
+    import pkgutil
+
+    from webapp import commands
+
+    for info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda m: m.name):
+        module = importlib.import_module(f"webapp.commands.{info.name}")
+        for command in getattr(module, "COMMANDS", []):
+            main.add_command(command)
+
+
+_register_command_modules()

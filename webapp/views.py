@@ -280,9 +280,3 @@ def offer_json(cluster_id: str) -> Any:
     response = jsonify(_offer_payload(cluster_id))
     response.headers["Access-Control-Allow-Origin"] = "*"
     return response
-
-
-@bp.route("/plattformen")
-def platforms() -> str:
-    """Every source platform with description, strengths, offer count and last crawl."""
-    return render_template("platforms.html", platforms=data.platforms())
