@@ -15,7 +15,12 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e ".[test]"
 	touch $@
 
-install: $(VENV)/.installed
+install: $(VENV)/.installed node_modules/.installed
+
+## axe-core for the browser tests (Leaflet itself is shipped in webapp/static/vendor/).
+node_modules/.installed: package.json
+	@if command -v npm >/dev/null 2>&1; then npm install --no-audit --no-fund --silent && touch $@; \
+	else echo "npm not found: browser accessibility tests will be skipped"; fi
 
 ## Build the catalogue from the bundled snapshots (over loopback HTTP) and serve it.
 demo: install

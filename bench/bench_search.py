@@ -1,25 +1,51 @@
-"""Benchmark the search index: build time and search + count + facets latency.
+"""Benchmark the search: in-process latency and requests/s of the real search page.
 
-Usage: ``python bench/bench_search.py [--docs 100000] [--queries 500] [--dir DIR]``
+Usage::
 
-Synthetic German offers (random titles and descriptions from a small vocabulary, random
-subjects, formats, states and platforms) are indexed; then a mix of queries runs: plain
-words, prefixes, multi-word, empty with filters, with and without facet selections
-(the selected ones cost one extra aggregation each). Prints p50/p90/p99 in milliseconds.
+    python bench/bench_search.py --docs 100000
+    python bench/bench_search.py --docs 1000000 --var-dir /tmp/bench1m --http
+
+Synthetic German offers (titles and descriptions from a small vocabulary, 1-3 subjects,
+1-2 formats, a state, 1-2 platforms, one of 8,000 places in Germany or none, ages or
+grades, dates for 60 %) are indexed once; with ``--var-dir`` the index is kept in
+``VAR_DIR/index`` and reused when it holds the same number of documents.
+
+In process, the same queries run in three ways, interleaved, and p50/p95/p99 are printed:
+
+- ``baseline``: the bare engine query (words and filters, top 20 + count) without facets,
+  snippets or stored documents;
+- ``full``: ``SearchIndex.search`` = search + count + all facet counts (disjunctive) +
+  20 hits with snippets, with 3 filters set (subject, Bundesland, free of charge);
+- extra scenarios: place + 50 km radius sorted by distance; date sort; a typo.
+
+With ``--http``, gunicorn (2 workers) serves the real site on loopback from ``VAR_DIR`` and
+``wrk`` (or, if missing, a Python load generator in a separate process) requests
+``/suche?...`` URLs with the same 3 filters for ``--seconds``; requests/s and latency
+percentiles are printed.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import random
+import shutil
+import signal
+import socket
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable, Iterator
+from datetime import date, timedelta
 from pathlib import Path
+from urllib.parse import urlencode
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
 
+from catalog import search as S  # noqa: E402
 from catalog.search import SearchDoc, SearchIndex, SearchQuery  # noqa: E402
 
 WORDS = (
@@ -35,50 +61,78 @@ STATES = ["Sachsen", "Sachsen-Anhalt", "Thüringen", "Berlin", "Bayern", "Hessen
 SUBJECTS = "mathematik informatik biologie chemie physik technik umwelt astronomie".split()
 FORMATS = "schuelerlabor workshop ag ferien wettbewerb museum veranstaltung mentoring".split()
 PLATFORMS = [f"platform_{i}" for i in range(12)]
+TYPOS = ["Phisik", "Informatk", "Robtoer", "Mahtematik", "Expreimente"]
+TODAY = date(2026, 11, 26)
+LEIPZIG = (51.3397, 12.3731)
 
 
-def make_docs(n: int, rng: random.Random) -> list[SearchDoc]:
-    docs = []
+def make_places(rng: random.Random, n: int = 8000) -> list[tuple[float, float]]:
+    """Distinct places in Germany's bounding box (about as many as postcode areas)."""
+    return [(round(rng.uniform(47.3, 55.0), 4), round(rng.uniform(5.9, 15.0), 4)) for _ in range(n)]
+
+
+def make_docs(n: int, rng: random.Random) -> Iterator[SearchDoc]:
+    places = make_places(rng)
     for i in range(n):
         age = rng.randint(6, 16)
-        docs.append(
-            SearchDoc(
-                cluster_id=f"c{i:08d}",
-                title=" ".join(rng.sample(WORDS, 3)),
-                provider=f"{rng.choice(['Verein', 'Universität', 'Schule'])} {rng.choice(CITIES)}",
-                city=rng.choice(CITIES),
-                bundesland=rng.choice(STATES),
-                subjects=rng.sample(SUBJECTS, rng.randint(1, 3)),
-                formats=rng.sample(FORMATS, rng.randint(1, 2)),
-                platforms=rng.sample(PLATFORMS, rng.randint(1, 2)),
-                description=" ".join(rng.choices(WORDS, k=40)),
-                age_min=age,
-                age_max=age + rng.randint(1, 6),
-                free=rng.random() < 0.4,
-                girls=rng.random() < 0.1,
-            )
+        place = rng.choice(places) if rng.random() < 0.9 else None
+        start = TODAY + timedelta(days=rng.randint(-200, 400)) if rng.random() < 0.6 else None
+        grades = rng.random() < 0.3
+        yield SearchDoc(
+            cluster_id=f"c{i:08d}",
+            title=" ".join(rng.sample(WORDS, 3)),
+            provider=f"{rng.choice(['Verein', 'Universität', 'Schule'])} {rng.choice(CITIES)}",
+            city=rng.choice(CITIES),
+            bundesland=rng.choice(STATES),
+            subjects=rng.sample(SUBJECTS, rng.randint(1, 3)),
+            formats=rng.sample(FORMATS, rng.randint(1, 2)),
+            platforms=rng.sample(PLATFORMS, rng.randint(1, 2)),
+            description=" ".join(rng.choices(WORDS, k=25)),
+            lat=place[0] if place else None,
+            lon=place[1] if place else None,
+            age_min=None if grades else age,
+            age_max=None if grades else age + rng.randint(1, 6),
+            grade_min=age - 6 if grades else None,
+            grade_max=age - 6 + rng.randint(1, 4) if grades else None,
+            free=rng.random() < 0.4,
+            girls=rng.random() < 0.1,
+            start=start,
+            end=start + timedelta(days=rng.randint(0, 10)) if start else None,
         )
-    return docs
 
 
-def make_queries(n: int, rng: random.Random) -> list[SearchQuery]:
-    queries = []
-    for _ in range(n):
-        kind = rng.random()
-        if kind < 0.3:
-            q = SearchQuery(q=rng.choice(WORDS))
-        elif kind < 0.5:
-            q = SearchQuery(q=rng.choice(WORDS)[: rng.randint(3, 5)])
-        elif kind < 0.7:
-            q = SearchQuery(q=" ".join(rng.sample(WORDS, 2)))
-        elif kind < 0.85:
-            q = SearchQuery(q=rng.choice(WORDS), subjects=[rng.choice(SUBJECTS)],
-                            bundesland=[rng.choice(STATES)])  # fmt: skip
-        else:
-            q = SearchQuery(formats=[rng.choice(FORMATS)], free=True, age=rng.randint(6, 16))
-        q.page = rng.choice([1, 1, 1, 2, 5])
-        queries.append(q)
-    return queries
+def filtered_query(rng: random.Random) -> SearchQuery:
+    """A query with 3 filters set: subject, Bundesland, free of charge."""
+    kind = rng.random()
+    if kind < 0.4:
+        q = rng.choice(WORDS)
+    elif kind < 0.6:
+        q = rng.choice(WORDS)[: rng.randint(3, 5)]
+    elif kind < 0.85:
+        q = " ".join(rng.sample(WORDS, 2))
+    else:
+        q = ""
+    return SearchQuery(
+        q=q,
+        subjects=[rng.choice(SUBJECTS)],
+        bundesland=[rng.choice(STATES)],
+        free=True,
+        page=rng.choice([1, 1, 1, 2, 5]),
+    )
+
+
+def bare(index: SearchIndex, query: SearchQuery) -> int:
+    """The baseline: the same words and filters, top 20 + count, nothing else."""
+    searcher = index._gen.searcher
+    words = S.query_words(query.q)
+    text_q = S._text_query(words) if words else S.tantivy.Query.all_query()
+    filters = [S._filter(q) for q in S._attribute_filters(query)]
+    for name in S.FACETS:
+        values = getattr(query, name)
+        if values:
+            filters.append(S._filter(S._any_of(S.FACETS[name], values)))
+    found = searcher.search(S._and([text_q, *filters]), 20, count=True)
+    return int(found.count or 0)
 
 
 def pct(values: list[float], p: float) -> float:
@@ -86,32 +140,172 @@ def pct(values: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, int(len(ordered) * p))]
 
 
+def summary(name: str, timings: list[float]) -> str:
+    return (
+        f"{name:<28} p50 {pct(timings, 0.50):6.2f} ms  p95 {pct(timings, 0.95):6.2f} ms  "
+        f"p99 {pct(timings, 0.99):6.2f} ms  mean {statistics.fmean(timings):6.2f} ms"
+    )
+
+
+def timed(fn: Callable[[], object]) -> float:
+    started = time.perf_counter()
+    fn()
+    return (time.perf_counter() - started) * 1000
+
+
+def open_or_build(var_dir: Path, n: int) -> SearchIndex:
+    index_dir = var_dir / "index"
+    if SearchIndex.exists(index_dir):
+        index = SearchIndex.open(index_dir)
+        if index.num_docs == n:
+            print(f"index: reusing {n} docs in {index_dir}")
+            return index
+    started = time.perf_counter()
+    index = SearchIndex.build(index_dir, make_docs(n, random.Random(42)))
+    print(f"index: built {n} docs in {time.perf_counter() - started:.1f} s ({index_dir})")
+    return index
+
+
+def in_process(index: SearchIndex, n_queries: int) -> None:
+    rng = random.Random(7)
+    queries = [filtered_query(rng) for _ in range(n_queries)]
+    for query in queries[:50]:  # warm up
+        index.search(query)
+        bare(index, query)
+    base, full = [], []
+    for query in queries:  # interleaved, so both see the same machine state
+        base.append(timed(lambda q=query: bare(index, q)))
+        full.append(timed(lambda q=query: index.search(q)))
+    print(f"in process, {n_queries} queries with 3 filters (subject, Bundesland, free):")
+    print("  " + summary("baseline (bare engine)", base))
+    print("  " + summary("search+count+facets", full))
+    print(
+        f"  ratio full/baseline: p50 {pct(full, 0.5) / pct(base, 0.5):.1f}x, "
+        f"p99 {pct(full, 0.99) / pct(base, 0.99):.1f}x"
+    )
+    extras = {
+        "radius 50 km, by distance": lambda i: SearchQuery(
+            q=rng.choice(WORDS), near=LEIPZIG, radius_km=50, sort="distance", page=1 + i % 3
+        ),
+        "by next date": lambda i: SearchQuery(
+            q=rng.choice(WORDS), subjects=[rng.choice(SUBJECTS)], sort="date", today=TODAY
+        ),
+        "typo + suggestion": lambda i: SearchQuery(q=TYPOS[i % len(TYPOS)]),
+    }
+    for name, make in extras.items():
+        qs = [make(i) for i in range(max(50, n_queries // 4))]
+        for q in qs[:10]:
+            index.search(q)
+        print("  " + summary(name, [timed(lambda q=q: index.search(q)) for q in qs]))
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def urls(n: int) -> list[str]:
+    rng = random.Random(11)
+    out = []
+    for _ in range(n):
+        q = filtered_query(rng)
+        params = {"q": q.q, "fach": q.subjects[0], "land": q.bundesland[0], "kostenlos": "1"}
+        out.append("/suche?" + urlencode(params))
+    return out
+
+
+WRK_SCRIPT = """
+local paths = {%s}
+local i = 0
+request = function()
+  i = i %% #paths + 1
+  return wrk.format("GET", paths[i])
+end
+done = function(summary, latency, requests)
+  io.write(string.format("RESULT %%d %%d %%f %%f %%f %%f %%d\\n", summary.requests,
+    summary.duration, latency:percentile(50), latency:percentile(95),
+    latency:percentile(99), latency.mean, summary.errors.status + summary.errors.connect
+    + summary.errors.read + summary.errors.write + summary.errors.timeout))
+end
+"""
+
+
+def over_http(var_dir: Path, seconds: int, connections: int) -> None:
+    port = free_port()
+    env = dict(os.environ, MINTSUCHE_VAR_DIR=str(var_dir), PYTHONPATH=str(ROOT))
+    gunicorn = [
+        str(Path(sys.executable).parent / "gunicorn"),
+        "--workers", "2",
+        "--bind", f"127.0.0.1:{port}",
+        "--log-level", "warning",
+        "webapp.app:create_app()",
+    ]  # fmt: skip
+    server = subprocess.Popen(gunicorn, env=env, cwd=ROOT, start_new_session=True)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        paths = urls(2000)
+        _wait_ready(base + paths[0])
+        for path in paths[:200]:  # warm both workers
+            _get(base + path)
+        if shutil.which("wrk"):
+            with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as fh:
+                fh.write(WRK_SCRIPT % ", ".join(f'"{p}"' for p in paths))
+                script = fh.name
+            cmd = ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "-s", script, base]
+            out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+            os.unlink(script)
+            line = next(x for x in out.splitlines() if x.startswith("RESULT"))
+            reqs, dur_us, p50, p95, p99, mean, errors = line.split()[1:]
+            rps = int(reqs) / (int(dur_us) / 1e6)
+            print(
+                f"http (gunicorn 2 workers, wrk -t2 -c{connections} -d{seconds}s, /suche with "
+                f"3 filters): {rps:.0f} req/s, p50 {float(p50) / 1000:.1f} ms, "
+                f"p95 {float(p95) / 1000:.1f} ms, p99 {float(p99) / 1000:.1f} ms, "
+                f"errors {errors}"
+            )
+        else:  # pragma: no cover - wrk missing
+            print("wrk not installed (apt-get install wrk); skipping the load test")
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=30)
+
+
+def _get(url: str) -> int:
+    import urllib.request
+
+    with urllib.request.urlopen(url, timeout=30) as response:
+        response.read()
+        return int(response.status)
+
+
+def _wait_ready(url: str) -> None:
+    deadline = time.monotonic() + 120
+    while True:
+        try:
+            if _get(url) == 200:
+                return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.5)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--docs", type=int, default=100_000)
-    parser.add_argument("--queries", type=int, default=500)
-    parser.add_argument("--dir", type=Path, default=None)
+    parser.add_argument("--queries", type=int, default=1000)
+    parser.add_argument("--var-dir", type=Path, default=None, help="keep/reuse the index here")
+    parser.add_argument("--http", action="store_true", help="also load-test the site")
+    parser.add_argument("--seconds", type=int, default=20)
+    parser.add_argument("--connections", type=int, default=8)
     args = parser.parse_args()
-    rng = random.Random(42)
-    docs = make_docs(args.docs, rng)
     with tempfile.TemporaryDirectory() as tmp:
-        index_dir = args.dir or Path(tmp)
-        started = time.perf_counter()
-        index = SearchIndex.build(index_dir, docs)
-        print(f"build: {args.docs} docs in {time.perf_counter() - started:.1f} s")
-        queries = make_queries(args.queries, rng)
-        for query in queries[:20]:  # warm up
-            index.search(query)
-        timings = []
-        for query in queries:
-            started = time.perf_counter()
-            index.search(query)
-            timings.append((time.perf_counter() - started) * 1000)
-        print(
-            f"search+count+facets over {len(queries)} queries: "
-            f"p50 {pct(timings, 0.5):.1f} ms, p90 {pct(timings, 0.9):.1f} ms, "
-            f"p99 {pct(timings, 0.99):.1f} ms, mean {statistics.fmean(timings):.1f} ms"
-        )
+        var_dir = args.var_dir or Path(tmp)
+        index = open_or_build(var_dir, args.docs)
+        in_process(index, args.queries)
+        if args.http:
+            over_http(var_dir, args.seconds, args.connections)
 
 
 if __name__ == "__main__":

@@ -7,6 +7,9 @@
 - :class:`OfferRow`: a normalized offer (all ``NormalizedOffer`` fields), derived.
 - :class:`ClusterRow`: one catalogue entry (deduplicated offers) with merged fields and
   their provenance, derived.
+- :class:`PageState`: validators and hash of a parsed page, for conditional requests.
+- :class:`CrawlLock`: the database lock that keeps two runs of one source apart, also
+  across scheduler processes.
 
 These are table models: they do not validate. Validate with the stages' data models
 (``NormalizedOffer``) first, then build rows. Datetimes are timezone-aware and stored as
@@ -173,5 +176,41 @@ class ClusterRow(SQLModel, table=True):
     platforms: list[str] = _json(list)
     member_count: int = 0
     fields: dict[str, Any] = _json(dict)
+    published: bool = True
+    unpublished_reason: str | None = None
     first_seen: datetime | None = _dt()
     last_seen: datetime | None = _dt()
+
+
+class CrawlLock(SQLModel, table=True):
+    """Who is crawling a source right now (one row per source; see ``store.acquire_lock``).
+
+    A lock whose ``expires_at`` has passed belongs to a process that died (or stopped
+    heartbeating) and may be taken over.
+    """
+
+    __tablename__ = "crawl_lock"
+
+    source_id: str = Field(primary_key=True)
+    holder: str
+    acquired_at: datetime | None = _dt(nullable=False)
+    expires_at: datetime | None = _dt(nullable=False)
+
+
+class PageState(SQLModel, table=True):
+    """What a page looked like when it was last parsed (conditional requests, page hashes).
+
+    ``record_keys`` are the source keys of the records parsing it gave; when the page is
+    unchanged (HTTP 304 on ``etag``/``last_modified``, or the same ``body_hash``) those
+    stored records are emitted again instead of parsing it (``crawlers.middleware``).
+    """
+
+    __tablename__ = "page_state"
+
+    source_id: str = Field(primary_key=True)
+    url: str = Field(primary_key=True)
+    etag: str | None = None
+    last_modified: str | None = None
+    body_hash: str
+    record_keys: list[str] = _json(list)
+    parsed_at: datetime | None = _dt()

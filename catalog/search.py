@@ -6,11 +6,14 @@ and replaced atomically; the SQL database stays the record.
 Analysis (decided after measuring tantivy-py 0.27): tantivy's own analyzer chain does all
 we need, so no Python stemming is involved: ``simple`` tokenizer (splits on every
 non-alphanumeric character) -> ``remove_long(40)`` -> ``lowercase`` -> ``ascii_fold`` ->
-Snowball ``stemmer("german")``. Umlauts fold to the bare vowel (``ä -> a``, ``ö -> o``,
+``split_compound`` -> Snowball ``stemmer("german")``. Compounds are split into parts from
+the maintained list ``catalog/data/compound_parts.txt`` when they consist of listed parts
+only ("Schülerlabor" -> "schul" "labor", so "Labor" finds it; "Roboterbau" -> "robot"
+"bau"). Umlauts fold to the bare vowel (``ä -> a``, ``ö -> o``,
 ``ü -> u``) and ``ß`` to ``ss`` (``Schüler``/``Schuler`` -> ``schul``,
 ``Straße``/``Strasse`` -> ``strass``, ``Roboter``/``Robotern`` -> ``robot``). The analyzer
 is registered under :data:`ANALYZER` on every open (tantivy does not persist custom
-analyzers). Spellings with ``ue``/``ae``/``oe`` ("Schueler") are caught by the fuzzy clause.
+analyzers). Spellings with ``ue``/``ae``/``oe`` ("Schueler") are caught as typos (below).
 
 Queries: user text never reaches tantivy's query parser. It is cut to
 :data:`MAX_QUERY_CHARS`, analyzed with the same analyzer into stems (at most
@@ -18,10 +21,28 @@ Queries: user text never reaches tantivy's query parser. It is cut to
 must match (AND); a word matches through any of
 
 - a term query per text field, boosted title (4) > topics (3) > provider (2) >
-  place (1.5) > description (1);
-- for the last word (3+ characters), a prefix query on the folded, unstemmed word
-  ("Robo" finds "Roboter", "Roboter" finds "Roboterbau") on the catch-all field ``all``;
-- for words of 6+ characters, a fuzzy term query (edit distance 1) on ``all``.
+  place (1.5) > description (1); for a compound, all of its parts;
+- a synonym from ``catalog/data/synonyms.yaml`` (same fields, boosts x0.8);
+- for the last word (3+ characters), a prefix query on the folded, unstemmed words of
+  every field but the description (``head``; "Robo" finds "Roboter");
+- for a word the index does not hold at all (a typo): a fuzzy term query (distance 1, 6+
+  characters) on ``head``, and its correction: the closest word of the index's vocabulary
+  (rapidfuzz, optimal string alignment distance <= 1, <= 2 from 6 characters; boosts x0.5).
+  The corrected query is returned as ``suggestion`` ("Meinten Sie …?") if it finds
+  anything. The vocabulary (folded word -> commonest spelling, document count) is written
+  into each generation at build time.
+
+The word's own clauses add up; synonyms and the correction compete with them through a
+disjunction max, so matching many synonyms does not outrank matching the word.
+
+Place: ``geo`` holds each entry's "lat,lon" (4 decimals) once. A radius filter takes the
+distinct places inside the bounding box (a terms aggregation over lat/lon range queries),
+keeps those within the exact great-circle distance and filters with a term set (cached
+per generation and place). Sorting by distance aggregates the matching entries' places,
+orders them by distance and fetches only the places covering the requested page.
+Dates: ``start_day``/``end_day`` (day numbers) and ``dated``; date filters keep entries
+whose range overlaps, the date sort pages through running/upcoming (by start), past
+(latest first) and undated entries.
 
 A query with no words left (empty, whitespace, only punctuation or emoji) lists all
 documents by title. Filters (facet values, ``free``, ``girls``, ``age``) are constant-score
@@ -55,16 +76,22 @@ from __future__ import annotations
 import contextlib
 import html
 import json
+import math
 import os
 import re
 import shutil
 import threading
+from collections import Counter, OrderedDict
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 import tantivy
+import yaml
+from rapidfuzz import process
+from rapidfuzz.distance import OSA
 
 ANALYZER = "de_stem"
 FOLD_ANALYZER = "de_fold"
@@ -81,6 +108,26 @@ SNIPPET_CHARS = 200
 #: distinct value combinations per facet counted in one pass (see ``_aggregate``)
 MAX_COMBINATIONS = 5_000
 COMBO_SEP = "\x1f"
+#: words kept in a generation's vocabulary for suggestions (most frequent first)
+MAX_VOCABULARY = 50_000
+#: distinct places counted for the radius filter and the distance sort
+MAX_GEO_KEYS = 100_000
+MAX_RADIUS_KM = 1000.0
+EARTH_RADIUS_KM = 6371.0088
+SORTS = ("relevance", "distance", "date")
+#: factor on the field boosts for a synonym of a query word
+SYNONYM_BOOST = 0.8
+#: factor on the field boosts for the correction of a word the index does not hold
+CORRECTION_BOOST = 0.5
+#: share of the other alternatives' scores added to the best one (word vs. its synonyms)
+DISMAX_TIE = 0.1
+#: age <-> school grade: a child of age ``a`` is in grade ``a - 6`` or ``a - 5``
+GRADE_AGE_OFFSET = 6
+
+DATA_DIR = Path(__file__).resolve().parent / "data"
+SYNONYMS_FILE = DATA_DIR / "synonyms.yaml"
+COMPOUND_PARTS_FILE = DATA_DIR / "compound_parts.txt"
+VOCABULARY_FILE = "vocabulary.json"
 
 #: text field -> boost
 TEXT_FIELDS: dict[str, float] = {
@@ -140,6 +187,8 @@ class SearchDoc:
     free: bool = False
     girls: bool = False
     keywords: list[str] = field(default_factory=list)
+    start: date | None = None
+    end: date | None = None
 
 
 @dataclass
@@ -148,7 +197,15 @@ class SearchQuery:
 
     Facet lists select values (OR within a facet, AND between facets); ``free``/``girls``
     filter when not None; ``age`` keeps entries whose age range (or grade range, taken as
-    ages grade+5..grade+6) contains it, and entries without any age information.
+    ages grade+5..grade+6) contains it, and entries without any age information; ``grade``
+    likewise with the grade range (or the age range, taken as grades age-6..age-5).
+
+    ``near`` (lat, lon) with ``radius_km`` keeps entries within that distance (exact
+    great-circle distance of their place); ``date_from``/``date_to`` keep entries with a
+    date range overlapping [from, to] and, unless ``dated_only``, entries without dates.
+    ``today`` is "now" for the date sort (upcoming and running first, then past, then
+    undated); it is passed in, never read from the clock. ``sort`` is ``relevance``,
+    ``distance`` (needs ``near``; entries without a place last) or ``date``.
     """
 
     q: str = ""
@@ -159,6 +216,14 @@ class SearchQuery:
     free: bool | None = None
     girls: bool | None = None
     age: int | None = None
+    grade: int | None = None
+    near: tuple[float, float] | None = None
+    radius_km: float | None = None
+    date_from: date | None = None
+    date_to: date | None = None
+    dated_only: bool = False
+    today: date | None = None
+    sort: str = "relevance"
     page: int = 1
     per_page: int = DEFAULT_PER_PAGE
 
@@ -180,32 +245,62 @@ class Hit:
     plz: str | None = None
     lat: float | None = None
     lon: float | None = None
+    distance_km: float | None = None
+    start: date | None = None
+    end: date | None = None
+    age_min: int | None = None
+    age_max: int | None = None
+    grade_min: int | None = None
+    grade_max: int | None = None
+    free: bool = False
+    girls: bool = False
 
 
 @dataclass
 class SearchResult:
-    """Hits of one page, the total number of matches and the facet counts."""
+    """Hits of one page, the total number of matches and the facet counts.
+
+    ``suggestion`` is a corrected query ("Meinten Sie …?") when a word of the query occurs
+    in no entry, a close word does (see ``_corrections``) and the corrected query finds
+    something.
+    """
 
     total: int
     hits: list[Hit]
     facets: dict[str, dict[str, int]]
     page: int
     per_page: int
+    suggestion: str | None = None
 
 
 # --- analysis --------------------------------------------------------------------------------
 
 
-def german_analyzer() -> tantivy.TextAnalyzer:
-    """Return the index/query analyzer: tokenize, fold umlauts and ß, stem German."""
-    return (
+def _read_compound_parts(path: Path = COMPOUND_PARTS_FILE) -> list[str]:
+    """Return the word parts compounds are split into (folded, sorted, deduplicated)."""
+    lines = path.read_text(encoding="utf-8").splitlines()
+    return sorted({line.strip() for line in lines if line.strip() and not line.startswith("#")})
+
+
+COMPOUND_PARTS = _read_compound_parts()
+
+
+def german_analyzer(parts: Sequence[str] | None = COMPOUND_PARTS) -> tantivy.TextAnalyzer:
+    """Return the index/query analyzer: tokenize, fold umlauts and ß, split compounds, stem.
+
+    A word is split only when it is composed entirely of ``parts`` (tantivy's
+    ``split_compound``): "Schülerlabor" -> "schul" "labor", "Roboterbau" -> "robot" "bau".
+    ``parts=None`` gives the same chain without splitting.
+    """
+    builder = (
         tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.simple())
         .filter(tantivy.Filter.remove_long(40))
         .filter(tantivy.Filter.lowercase())
         .filter(tantivy.Filter.ascii_fold())
-        .filter(tantivy.Filter.stemmer("german"))
-        .build()
     )
+    if parts:
+        builder = builder.filter(tantivy.Filter.split_compound(list(parts)))
+    return builder.filter(tantivy.Filter.stemmer("german")).build()
 
 
 def folding_analyzer() -> tantivy.TextAnalyzer:
@@ -220,15 +315,41 @@ def folding_analyzer() -> tantivy.TextAnalyzer:
 
 
 _STEM = german_analyzer()
+_STEM_WHOLE = german_analyzer(None)
 _FOLD = folding_analyzer()
 
 
 @dataclass(frozen=True)
 class Word:
-    """One query word: its stem (term queries) and folded form (prefix queries)."""
+    """One query word: its stem (term queries), folded form (prefix, fuzzy, suggestions)
+    and, for a compound, the stems of its parts (as the index holds them)."""
 
     stem: str
     folded: str
+    parts: tuple[str, ...] = ()
+
+
+def _load_synonyms(path: Path = SYNONYMS_FILE) -> dict[str, list[tuple[str, ...]]]:
+    """Map a word's stem to the other words of its synonym groups (each as index stems)."""
+    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    groups = data.get("groups") or []
+    out: dict[str, list[tuple[str, ...]]] = {}
+    for group in groups:
+        members = [str(m) for m in group if str(m).strip()]
+        for member in members:
+            whole = _STEM_WHOLE.analyze(member)
+            if len(whole) != 1:
+                continue  # multi-word entries serve only as alternatives
+            alternatives = out.setdefault(whole[0], [])
+            for other in members:
+                stems = tuple(_STEM.analyze(other))
+                if stems and other != member and stems not in alternatives:
+                    if stems != (whole[0],):
+                        alternatives.append(stems)
+    return out
+
+
+SYNONYMS = _load_synonyms()
 
 
 def _clean(text: str) -> str:
@@ -241,17 +362,16 @@ def query_words(text: object) -> list[Word]:
     if not isinstance(text, str):
         return []
     text = _clean(text[:MAX_QUERY_CHARS])
-    stems = _STEM.analyze(text)
-    folded = _FOLD.analyze(text)
-    if len(folded) != len(stems):  # both chains share tokenizer and length filter
-        folded = stems
     words: list[Word] = []
     seen: set[str] = set()
-    for stem, fold in zip(stems, folded, strict=True):
+    for fold in _FOLD.analyze(text):
+        whole = _STEM_WHOLE.analyze(fold)
+        stem = whole[0] if len(whole) == 1 else fold
         if stem in seen:
             continue
         seen.add(stem)
-        words.append(Word(stem, fold))
+        parts = tuple(_STEM.analyze(fold))
+        words.append(Word(stem, fold, parts if len(parts) > 1 else ()))
         if len(words) >= MAX_TERMS:
             break
     return words
@@ -267,6 +387,8 @@ def _schema() -> tantivy.Schema:
     for name in TEXT_FIELDS:
         sb.add_text_field(name, stored=name == "description", tokenizer_name=ANALYZER)
     sb.add_text_field("all", tokenizer_name=FOLD_ANALYZER)
+    # folded words of every field but the description: prefix and fuzzy terms
+    sb.add_text_field("head", tokenizer_name=FOLD_ANALYZER)
     for facet_field in FACETS.values():
         # multi-valued: filters, and exact (slow) counts when combinations overflow
         sb.add_text_field(facet_field, tokenizer_name="raw", fast=True)
@@ -276,6 +398,17 @@ def _schema() -> tantivy.Schema:
     sb.add_boolean_field("girls", indexed=True, fast=True)
     sb.add_integer_field("age_lo", indexed=True, fast=True)
     sb.add_integer_field("age_hi", indexed=True, fast=True)
+    sb.add_integer_field("grade_lo", indexed=True, fast=True)
+    sb.add_integer_field("grade_hi", indexed=True, fast=True)
+    # place: "lat,lon" rounded to 4 decimals (~10 m), one term per distinct place
+    sb.add_text_field("geo", tokenizer_name="raw", fast=True)
+    sb.add_float_field("lat", indexed=True, fast=True)
+    sb.add_float_field("lon", indexed=True, fast=True)
+    sb.add_boolean_field("located", indexed=True, fast=True)
+    # dates as day numbers (date.toordinal); absent when the entry has no date
+    sb.add_boolean_field("dated", indexed=True, fast=True)
+    sb.add_integer_field("start_day", indexed=True, fast=True)
+    sb.add_integer_field("end_day", indexed=True, fast=True)
     sb.add_unsigned_field("title_rank", fast=True)
     sb.add_bytes_field("payload", stored=True)
     return sb.build()
@@ -303,6 +436,85 @@ def _age_bounds(doc: SearchDoc) -> tuple[int, int]:
     return (lo if lo is not None else 0, hi if hi is not None else 200)
 
 
+def _grade_bounds(doc: SearchDoc) -> tuple[int, int]:
+    lo = doc.grade_min
+    hi = doc.grade_max
+    if lo is None and doc.age_min is not None:
+        lo = doc.age_min - GRADE_AGE_OFFSET
+    if hi is None and doc.age_max is not None:
+        hi = doc.age_max - GRADE_AGE_OFFSET + 1
+    return (lo if lo is not None else -100, hi if hi is not None else 200)
+
+
+def _valid_point(lat: object, lon: object) -> tuple[float, float] | None:
+    try:
+        lat_f = float(lat)  # type: ignore[arg-type]
+        lon_f = float(lon)  # type: ignore[arg-type]
+    except (TypeError, ValueError, OverflowError):
+        return None
+    if isinstance(lat, bool) or isinstance(lon, bool):
+        return None
+    if not (math.isfinite(lat_f) and math.isfinite(lon_f)):
+        return None
+    if not (-90.0 <= lat_f <= 90.0 and -180.0 <= lon_f <= 180.0):
+        return None
+    return (lat_f, lon_f)
+
+
+def _geo_key(lat: float, lon: float) -> str:
+    return f"{lat:.4f},{lon:.4f}"
+
+
+def haversine_km(a: tuple[float, float], b: tuple[float, float]) -> float:
+    """Great-circle distance in km between two (lat, lon) points."""
+    lat1, lon1, lat2, lon2 = map(math.radians, (a[0], a[1], b[0], b[1]))
+    h = (
+        math.sin((lat2 - lat1) / 2) ** 2
+        + math.cos(lat1) * math.cos(lat2) * math.sin((lon2 - lon1) / 2) ** 2
+    )
+    return 2 * EARTH_RADIUS_KM * math.asin(min(1.0, math.sqrt(h)))
+
+
+def _dates(doc: SearchDoc) -> tuple[date, date] | None:
+    start = doc.start if isinstance(doc.start, date) else None
+    end = doc.end if isinstance(doc.end, date) else None
+    if start is None and end is None:
+        return None
+    start = start or end
+    end = end or start
+    assert start is not None and end is not None
+    return (start, end) if start <= end else (end, start)
+
+
+_WORD_RE = re.compile(r"\w+")
+
+
+def _vocabulary(docs: Sequence[SearchDoc]) -> dict[str, list[Any]]:
+    """Folded words of all text fields -> [most frequent spelling, document count]."""
+    forms: dict[str, Counter[str]] = {}
+    folds: dict[str, list[str]] = {}
+    for doc in docs:
+        seen: set[tuple[str, str]] = set()
+        for text in (doc.title, *doc.keywords, doc.provider, doc.city, doc.description):
+            for token in _WORD_RE.findall(_clean(str(text or ""))):
+                if len(token) < 3 or token.isdigit() or len(token) > 40:
+                    continue
+                folded = folds.get(token)
+                if folded is None:
+                    folded = folds[token] = _FOLD.analyze(token)
+                if len(folded) != 1 or (folded[0], token) in seen:
+                    continue
+                seen.add((folded[0], token))
+                forms.setdefault(folded[0], Counter())[token] += 1
+    ranked = sorted(
+        ((sum(c.values()), key, c) for key, c in forms.items()), key=lambda t: (-t[0], t[1])
+    )[:MAX_VOCABULARY]
+    return {
+        key: [sorted(c.items(), key=lambda kv: (-kv[1], kv[0]))[0][0], total]
+        for total, key, c in ranked
+    }
+
+
 def _to_document(doc: SearchDoc, rank: int) -> tantivy.Document:
     out = tantivy.Document()
     out.add_text("cluster_id", doc.cluster_id)
@@ -319,6 +531,8 @@ def _to_document(doc: SearchDoc, rank: int) -> tantivy.Document:
                 value = _clean(str(value))
                 out.add_text(name, value)
                 out.add_text("all", value)
+                if name != "description":
+                    out.add_text("head", value)
     for facet, facet_field in FACETS.items():
         values = getattr(doc, facet)
         if isinstance(values, str):
@@ -333,6 +547,20 @@ def _to_document(doc: SearchDoc, rank: int) -> tantivy.Document:
     lo, hi = _age_bounds(doc)
     out.add_integer("age_lo", lo)
     out.add_integer("age_hi", hi)
+    lo, hi = _grade_bounds(doc)
+    out.add_integer("grade_lo", lo)
+    out.add_integer("grade_hi", hi)
+    point = _valid_point(doc.lat, doc.lon) if doc.lat is not None else None
+    if point is not None:
+        out.add_text("geo", _geo_key(*point))
+        out.add_float("lat", point[0])
+        out.add_float("lon", point[1])
+    out.add_boolean("located", point is not None)
+    dates = _dates(doc)
+    if dates is not None:
+        out.add_integer("start_day", dates[0].toordinal())
+        out.add_integer("end_day", dates[1].toordinal())
+    out.add_boolean("dated", dates is not None)
     out.add_unsigned("title_rank", rank)
     payload = {
         "title": doc.title,
@@ -343,8 +571,16 @@ def _to_document(doc: SearchDoc, rank: int) -> tantivy.Document:
         "subjects": list(doc.subjects),
         "formats": list(doc.formats),
         "platforms": list(doc.platforms),
-        "lat": doc.lat,
-        "lon": doc.lon,
+        "lat": point[0] if point else None,
+        "lon": point[1] if point else None,
+        "start": dates[0].isoformat() if dates else None,
+        "end": dates[1].isoformat() if dates else None,
+        "age_min": doc.age_min,
+        "age_max": doc.age_max,
+        "grade_min": doc.grade_min,
+        "grade_max": doc.grade_max,
+        "free": bool(doc.free),
+        "girls": bool(doc.girls),
     }
     out.add_bytes("payload", json.dumps(payload).encode("ascii"))
     return out
@@ -418,6 +654,11 @@ class _Generation:
     index: tantivy.Index
     searcher: tantivy.Searcher
     stamp: tuple[int, int]
+    vocabulary: dict[str, list[Any]] = field(default_factory=dict)
+    #: (lat, lon, radius) -> geo keys within the radius (see ``_geo_keys_within``)
+    geo_cache: OrderedDict[tuple[float, float, float], list[str]] = field(
+        default_factory=OrderedDict
+    )
 
 
 def _stamp(root: Path) -> tuple[int, int]:
@@ -463,6 +704,8 @@ class SearchIndex:
                     writer.add_document(_to_document(doc, rank))
                 writer.commit()
                 writer.wait_merging_threads()
+                vocabulary = json.dumps(_vocabulary(docs), ensure_ascii=False)
+                (gen_dir / VOCABULARY_FILE).write_text(vocabulary, encoding="utf-8")
             except BaseException:
                 shutil.rmtree(gen_dir, ignore_errors=True)
                 raise
@@ -498,7 +741,11 @@ class SearchIndex:
             )
         index = tantivy.Index.open(str(root / name))
         _register(index)
-        return _Generation(name, index, index.searcher(), stamp)
+        try:
+            vocabulary = json.loads((root / name / VOCABULARY_FILE).read_text(encoding="utf-8"))
+        except (FileNotFoundError, ValueError):
+            vocabulary = {}
+        return _Generation(name, index, index.searcher(), stamp, vocabulary)
 
     @property
     def generation(self) -> str:
@@ -517,7 +764,12 @@ class SearchIndex:
         with self._lock:
             if _read_current(self.index_dir) == self._gen.name:
                 self._gen = _Generation(
-                    self._gen.name, self._gen.index, self._gen.searcher, _stamp(self.index_dir)
+                    self._gen.name,
+                    self._gen.index,
+                    self._gen.searcher,
+                    _stamp(self.index_dir),
+                    self._gen.vocabulary,
+                    self._gen.geo_cache,
                 )
                 return False
             try:
@@ -535,9 +787,19 @@ class SearchIndex:
         per_page = _clamp_int(query.per_page, 1, MAX_PER_PAGE, DEFAULT_PER_PAGE)
         page = _clamp_int(query.page, 1, 10**9, 1)
         words = query_words(query.q)
+        near = _near(query)
 
-        text_q = _text_query(words) if words else tantivy.Query.all_query()
+        unknown = {
+            w.folded
+            for i, w in enumerate(words)
+            if not _known(searcher, w, last=i == len(words) - 1)
+        }
+        corrections = _corrections(gen, [w for w in words if w.folded in unknown])
+        text_q = _text_query(words, corrections, unknown) if words else tantivy.Query.all_query()
         base = [_filter(q) for q in _attribute_filters(query)]
+        radius = _radius(query) if near is not None else None
+        if near is not None and radius is not None:
+            base.append(_filter(_geo_filter(searcher, gen, near, radius)))
         selected = {name: _facet_values(getattr(query, name, None)) for name in FACETS}
         facet_qs = {
             name: _filter(_any_of(FACETS[name], values))
@@ -546,33 +808,41 @@ class SearchIndex:
         }
 
         main = _and([text_q, *base, *facet_qs.values()])
+        sort = query.sort if isinstance(query.sort, str) and query.sort in SORTS else "relevance"
+        if sort == "distance" and near is None:
+            sort = "relevance"
         offset = (page - 1) * per_page
-        if offset + per_page <= MAX_WINDOW:
-            if words:
-                found = searcher.search(main, per_page, count=True, offset=offset)
-            else:
-                found = searcher.search(
-                    main,
-                    per_page,
-                    count=True,
-                    offset=offset,
-                    order_by_field="title_rank",
-                    order=tantivy.Order.Asc,
-                )
-            raw_hits = found.hits
-        else:
-            found = searcher.search(main, 1, count=True)
-            raw_hits = []
-        total = int(found.count or 0)
+        # the facet aggregation over ``main`` also counts the matches
+        facets, total = self._facet_counts(searcher, text_q, base, facet_qs, main, selected)
+        if offset + per_page > MAX_WINDOW:
+            raw_hits: list[tuple[float, tantivy.DocAddress]] = []
+        elif sort == "distance":
+            assert near is not None
+            total, raw_hits = _page_by_distance(searcher, main, near, offset, per_page, words)
+        elif sort == "date":
+            today = query.today if isinstance(query.today, date) else None
+            total, raw_hits = _page_by_date(searcher, main, today, offset, per_page, words)
+        else:  # top hits without counting: lets tantivy skip blocks that cannot make it
+            raw_hits = _page(searcher, main, offset, per_page, words, count=False)[1]
 
         snippets = _Snippets(searcher, words)
         hits = [
-            _hit(searcher, address, float(score) if words else 0.0, snippets)
+            _hit(searcher, address, float(score) if words else 0.0, snippets, near)
             for score, address in raw_hits
         ]
 
-        facets = self._facet_counts(searcher, text_q, base, facet_qs, main, selected)
-        return SearchResult(total=total, hits=hits, facets=facets, page=page, per_page=per_page)
+        suggestion = None
+        if corrections:
+            others = [*base, *facet_qs.values()]
+            suggestion = _suggestion(gen, query.q, corrections, others)
+        return SearchResult(
+            total=total,
+            hits=hits,
+            facets=facets,
+            page=page,
+            per_page=per_page,
+            suggestion=suggestion,
+        )
 
     def _facet_counts(
         self,
@@ -582,21 +852,20 @@ class SearchIndex:
         facet_qs: dict[str, tantivy.Query],
         main: tantivy.Query,
         selected: dict[str, list[str]],
-    ) -> dict[str, dict[str, int]]:
-        counts: dict[str, dict[str, int]] = {}
+    ) -> tuple[dict[str, dict[str, int]], int]:
+        """Disjunctive facet counts and the number of entries matching ``main``."""
         plain = [name for name in FACETS if name not in facet_qs]
-        if plain:
-            counts.update(_aggregate(searcher, main, plain))
+        counts, total = _aggregate(searcher, main, plain, with_total=True)
         for name in facet_qs:
             others = [q for other, q in facet_qs.items() if other != name]
-            counts.update(_aggregate(searcher, _and([text_q, *base, *others]), [name]))
+            counts.update(_aggregate(searcher, _and([text_q, *base, *others]), [name])[0])
         facets: dict[str, dict[str, int]] = {}
         for name in FACETS:
             values = counts.get(name, {})
             for value in selected[name]:
                 values.setdefault(value, 0)
             facets[name] = dict(sorted(values.items(), key=lambda kv: (-kv[1], kv[0])))
-        return facets
+        return facets, total
 
     def suggest(self, prefix: str, limit: int = 10) -> list[str]:
         """Return indexed words (folded, unstemmed) that start with ``prefix``."""
@@ -668,52 +937,386 @@ def _attribute_filters(query: SearchQuery) -> list[tantivy.Query]:
         value = getattr(query, name, None)
         if isinstance(value, bool):
             filters.append(tantivy.Query.term_query(SCHEMA, name, value))
-    age = query.age
-    if age is not None and not isinstance(age, bool):
-        age = _clamp_int(age, 0, 200, -1)
-        if age >= 0:
-            integer = tantivy.FieldType.Integer
-            filters.append(tantivy.Query.range_query(SCHEMA, "age_lo", integer, upper_bound=age))
-            filters.append(tantivy.Query.range_query(SCHEMA, "age_hi", integer, lower_bound=age))
+    integer = tantivy.FieldType.Integer
+    for name, low in (("age", 0), ("grade", 1)):
+        value = getattr(query, name, None)
+        if value is None or isinstance(value, bool):
+            continue
+        value = _clamp_int(value, low, 200, -1)
+        if value >= low:
+            filters.append(
+                tantivy.Query.range_query(SCHEMA, f"{name}_lo", integer, upper_bound=value)
+            )
+            filters.append(
+                tantivy.Query.range_query(SCHEMA, f"{name}_hi", integer, lower_bound=value)
+            )
+    date_filter = _date_filter(query)
+    if date_filter is not None:
+        filters.append(date_filter)
     return filters
 
 
-def _text_query(words: list[Word]) -> tantivy.Query:
-    """Every word must match: stem in a text field, prefix (last word) or fuzzy."""
+def _date_filter(query: SearchQuery) -> tantivy.Query | None:
+    """Entries whose date range overlaps [date_from, date_to] (+ undated, unless dated_only)."""
+    date_from = query.date_from if isinstance(query.date_from, date) else None
+    date_to = query.date_to if isinstance(query.date_to, date) else None
+    dated_only = query.dated_only is True
+    if date_from is None and date_to is None:
+        return tantivy.Query.term_query(SCHEMA, "dated", True) if dated_only else None
+    integer = tantivy.FieldType.Integer
+    overlap = []
+    if date_from is not None:
+        overlap.append(
+            tantivy.Query.range_query(SCHEMA, "end_day", integer, lower_bound=date_from.toordinal())
+        )
+    if date_to is not None:
+        overlap.append(
+            tantivy.Query.range_query(SCHEMA, "start_day", integer, upper_bound=date_to.toordinal())
+        )
+    dated = _and(overlap)
+    if dated_only:
+        return dated
+    return _or([dated, tantivy.Query.term_query(SCHEMA, "dated", False)])
+
+
+def _near(query: SearchQuery) -> tuple[float, float] | None:
+    near = query.near
+    if not isinstance(near, (tuple, list)) or len(near) != 2:
+        return None
+    return _valid_point(near[0], near[1])
+
+
+def _radius(query: SearchQuery) -> float | None:
+    radius = query.radius_km
+    if radius is None or isinstance(radius, bool):
+        return None
+    try:
+        value = float(radius)
+    except (TypeError, ValueError, OverflowError):
+        return None
+    if not math.isfinite(value) or value < 0:
+        return None
+    return min(value, MAX_RADIUS_KM)
+
+
+_GEO_LOCK = threading.Lock()
+_GEO_CACHE_SIZE = 256
+
+
+def _geo_keys_within(
+    searcher: tantivy.Searcher, gen: _Generation, near: tuple[float, float], radius: float
+) -> list[str]:
+    """Places (geo keys) of the index within ``radius`` km of ``near`` (exact distance).
+
+    A bounding box on the ``geo`` field's values narrows the candidates in the engine (a
+    terms aggregation over a range query gives each distinct place once); the exact
+    great-circle distance is then checked per place. Cached per generation.
+    """
+    cache_key = (round(near[0], 5), round(near[1], 5), round(radius, 3))
+    with _GEO_LOCK:
+        cached = gen.geo_cache.get(cache_key)
+        if cached is not None:
+            gen.geo_cache.move_to_end(cache_key)
+            return cached
+    dlat = radius / 111.19 + 1e-4
+    coslat = max(math.cos(math.radians(near[0])), 0.01)
+    dlon = min(180.0, radius / (111.19 * coslat) + 1e-4)
+    box = _and(
+        [
+            tantivy.Query.range_query(
+                SCHEMA, "lat", tantivy.FieldType.Float, near[0] - dlat, near[0] + dlat
+            ),
+            tantivy.Query.range_query(
+                SCHEMA, "lon", tantivy.FieldType.Float, near[1] - dlon, near[1] + dlon
+            ),
+        ]
+    )
+    keys = []
+    for key, _ in _geo_buckets(searcher, box):
+        point = _parse_geo_key(key)
+        if point is not None and haversine_km(near, point) <= radius:
+            keys.append(key)
+    with _GEO_LOCK:
+        gen.geo_cache[cache_key] = keys
+        while len(gen.geo_cache) > _GEO_CACHE_SIZE:
+            gen.geo_cache.popitem(last=False)
+    return keys
+
+
+def _geo_buckets(searcher: tantivy.Searcher, query: tantivy.Query) -> list[tuple[str, int]]:
+    aggs = {"geo": {"terms": {"field": "geo", "size": MAX_GEO_KEYS}}}
+    result = searcher.aggregate(query, aggs)
+    buckets = (result.get("geo") or {}).get("buckets") or []
+    return [(str(b["key"]), int(b["doc_count"])) for b in buckets]
+
+
+def _parse_geo_key(key: str) -> tuple[float, float] | None:
+    lat, _, lon = key.partition(",")
+    return _valid_point(lat, lon)
+
+
+def _geo_filter(
+    searcher: tantivy.Searcher, gen: _Generation, near: tuple[float, float], radius: float
+) -> tantivy.Query:
+    keys = _geo_keys_within(searcher, gen, near, radius)
+    if not keys:
+        return tantivy.Query.empty_query()
+    return tantivy.Query.term_set_query(SCHEMA, "geo", keys)
+
+
+# --- paging ----------------------------------------------------------------------------------
+
+RawHits = list[tuple[float, tantivy.DocAddress]]
+
+
+def _count(searcher: tantivy.Searcher, query: tantivy.Query) -> int:
+    return int(searcher.search(query, 1, count=True).count or 0)
+
+
+def _page(
+    searcher: tantivy.Searcher,
+    query: tantivy.Query,
+    offset: int,
+    limit: int,
+    words: list[Word],
+    count: bool = True,
+) -> tuple[int, RawHits]:
+    """Hits by relevance, or by title when there are no words (and their number if
+    ``count``, else 0)."""
+    if words:
+        found = searcher.search(query, limit, count=count, offset=offset)
+    else:
+        found = searcher.search(
+            query,
+            limit,
+            count=count,
+            offset=offset,
+            order_by_field="title_rank",
+            order=tantivy.Order.Asc,
+        )
+    return int(found.count or 0), list(found.hits)
+
+
+def _page_by_distance(
+    searcher: tantivy.Searcher,
+    main: tantivy.Query,
+    near: tuple[float, float],
+    offset: int,
+    limit: int,
+    words: list[Word],
+) -> tuple[int, RawHits]:
+    """Hits nearest first, entries without a place last.
+
+    The matching entries' distinct places and their counts come from one aggregation; the
+    places are sorted by exact distance and only those covering the page are fetched
+    (within one place by relevance, or title).
+    """
+    located = []
+    for key, count in _geo_buckets(searcher, main):
+        point = _parse_geo_key(key)
+        if point is not None:
+            located.append((haversine_km(near, point), key, count))
+    located.sort()
+    hits: RawHits = []
+    position = 0
+    for _distance, key, count in located:
+        if len(hits) < limit and position + count > offset:
+            place = _and([main, tantivy.Query.term_query(SCHEMA, "geo", key)])
+            skip = max(0, offset - position)
+            hits.extend(_page(searcher, place, skip, limit - len(hits), words)[1])
+        position += count
+    unlocated = _and([main, tantivy.Query.term_query(SCHEMA, "located", False)])
+    skip = max(0, offset - position)
+    rest_total, rest = _page(searcher, unlocated, skip, max(1, limit - len(hits)), words)
+    if len(hits) < limit:
+        hits.extend(rest[: limit - len(hits)])
+    return position + rest_total, hits
+
+
+def _page_by_date(
+    searcher: tantivy.Searcher,
+    main: tantivy.Query,
+    today: date | None,
+    offset: int,
+    limit: int,
+    words: list[Word],
+) -> tuple[int, RawHits]:
+    """Hits by next date: running and upcoming (by start), then past (latest first),
+    then entries without dates (by relevance, or title)."""
+    dated = tantivy.Query.term_query(SCHEMA, "dated", True)
+    segments: list[tuple[tantivy.Query, tantivy.Order | None]] = []
+    if today is None:
+        segments.append((_and([main, dated]), tantivy.Order.Asc))
+    else:
+        day = today.toordinal()
+        integer = tantivy.FieldType.Integer
+        coming = tantivy.Query.range_query(SCHEMA, "end_day", integer, lower_bound=day)
+        past = tantivy.Query.range_query(SCHEMA, "end_day", integer, upper_bound=day - 1)
+        segments.append((_and([main, dated, coming]), tantivy.Order.Asc))
+        segments.append((_and([main, dated, past]), tantivy.Order.Desc))
+    segments.append((_and([main, tantivy.Query.term_query(SCHEMA, "dated", False)]), None))
+    hits: RawHits = []
+    total = 0
+    for segment, order in segments:
+        skip = max(0, offset - total)
+        need = max(1, limit - len(hits))
+        if order is None:
+            count, found = _page(searcher, segment, skip, need, words)
+        else:
+            result = searcher.search(
+                segment, need, count=True, offset=skip, order_by_field="start_day", order=order
+            )
+            count, found = int(result.count or 0), [(0.0, a) for _, a in result.hits]
+        if len(hits) < limit:
+            hits.extend(found[: limit - len(hits)])
+        total += count
+    return total, hits
+
+
+# --- suggestions -----------------------------------------------------------------------------
+
+
+def _corrections(gen: _Generation, words: list[Word]) -> dict[str, str]:
+    """Corrections for unknown query words (see ``_known``; folded -> spelling).
+
+    A word of 4+ letters is replaced by the closest word of the index's vocabulary (all
+    text fields): optimal string alignment distance (a swap of two neighbouring
+    letters counts 1) of at most 1, or 2 for words of 6+ letters; ties go to the more
+    frequent word, then alphabetically.
+    """
+    vocabulary = gen.vocabulary
+    if not vocabulary:
+        return {}
+    corrections: dict[str, str] = {}
+    for word in words:
+        folded = word.folded
+        if len(folded) < 4 or folded.isdigit() or folded in corrections or folded in vocabulary:
+            continue
+        limit = 2 if len(folded) >= 6 else 1
+        matches = process.extract(
+            folded, list(vocabulary), scorer=OSA.distance, score_cutoff=limit, limit=20
+        )
+        if matches:
+            best = min(matches, key=lambda m: (m[1], -int(vocabulary[m[0]][1]), m[0]))
+            corrections[folded] = str(vocabulary[best[0]][0])
+    return corrections
+
+
+def _known(searcher: tantivy.Searcher, word: Word, last: bool) -> bool:
+    """True if some entry holds the word as such, its stem, all its compound parts or a
+    synonym, or (for the last word, which may be typed half) a word starting with it."""
+    if searcher.doc_freq("all", word.folded) > 0:
+        return True
+    for stems in ((word.stem,), word.parts, *SYNONYMS.get(word.stem, ())):
+        if stems and all(
+            any(searcher.doc_freq(name, stem) > 0 for name in TEXT_FIELDS) for stem in stems
+        ):
+            return True
+    if last:
+        with contextlib.suppress(ValueError):
+            return bool(searcher.terms_with_prefix("all", word.folded, limit=1))
+    return False
+
+
+def _suggestion(
+    gen: _Generation, text: str, corrections: dict[str, str], filters: list[tantivy.Query]
+) -> str | None:
+    """The query with its corrected words ("Meinten Sie …?") if that finds something."""
+    tokens = []
+    for token in _WORD_RE.findall(_clean(text[:MAX_QUERY_CHARS])):
+        folded = _FOLD.analyze(token)
+        tokens.append(corrections.get(folded[0], token) if len(folded) == 1 else token)
+    corrected = " ".join(tokens)
+    new_words = query_words(corrected)
+    if not new_words or _count(gen.searcher, _and([_text_query(new_words), *filters])) == 0:
+        return None
+    return corrected
+
+
+def _fields_query(stem: str, factor: float = 1.0) -> list[tantivy.Query]:
+    return [
+        tantivy.Query.boost_query(tantivy.Query.term_query(SCHEMA, name, stem), boost * factor)
+        for name, boost in TEXT_FIELDS.items()
+    ]
+
+
+def _all_stems(stems: Sequence[str], factor: float) -> tantivy.Query:
+    """Every stem in some text field (a compound's parts, a multi-word synonym)."""
+    return _and([_or(_fields_query(stem, factor)) for stem in stems])
+
+
+def _text_query(
+    words: list[Word],
+    corrections: dict[str, str] | None = None,
+    unknown: set[str] | None = None,
+) -> tantivy.Query:
+    """Every word must match: its stem (or all its compound parts) in a text field, a
+    synonym, its correction (see ``_corrections``), a prefix of a word outside the
+    description (last word) or, for a word the index does not hold (``unknown``; all words
+    if None), a fuzzy term outside the description.
+
+    The word's own clauses add up; a synonym or the correction competes with them as a
+    whole (disjunction max), so an entry matching several synonyms does not outrank one
+    that matches the word itself."""
     clauses = []
     for position, word in enumerate(words):
-        options = [
-            tantivy.Query.boost_query(tantivy.Query.term_query(SCHEMA, name, word.stem), boost)
-            for name, boost in TEXT_FIELDS.items()
-        ]
-        options.append(tantivy.Query.term_query(SCHEMA, "all", word.folded))
+        options = _fields_query(word.stem)
+        if word.parts:
+            options.append(_all_stems(word.parts, 1.0))
+        alternatives = []
+        correction = (corrections or {}).get(word.folded)
+        if correction:
+            stems = _STEM.analyze(correction)
+            if stems:
+                alternatives.append(_all_stems(stems, CORRECTION_BOOST))
+        for alternative in SYNONYMS.get(word.stem, ()):
+            alternatives.append(_all_stems(alternative, SYNONYM_BOOST))
         if position == len(words) - 1 and len(word.folded) >= PREFIX_MIN_LEN:
             prefix = tantivy.Query.fuzzy_term_query(
-                SCHEMA, "all", word.folded, distance=0, prefix=True
+                SCHEMA, "head", word.folded, distance=0, prefix=True
             )
             options.append(tantivy.Query.boost_query(prefix, PREFIX_BOOST))
-        if len(word.folded) >= FUZZY_MIN_LEN and not word.folded.isdigit():
-            fuzzy = tantivy.Query.fuzzy_term_query(SCHEMA, "all", word.folded, distance=1)
+        if (
+            len(word.folded) >= FUZZY_MIN_LEN
+            and not word.folded.isdigit()
+            and (unknown is None or word.folded in unknown)
+        ):
+            fuzzy = tantivy.Query.fuzzy_term_query(SCHEMA, "head", word.folded, distance=1)
             options.append(tantivy.Query.boost_query(fuzzy, FUZZY_BOOST))
-        clauses.append(_or(options))
+        if alternatives:
+            clauses.append(
+                tantivy.Query.disjunction_max_query([_or(options), *alternatives], DISMAX_TIE)
+            )
+        else:
+            clauses.append(_or(options))
     return _and(clauses)
 
 
+#: aggregation name of the match count (cannot clash with a facet name)
+_TOTAL = "_total"
+
+
 def _aggregate(
-    searcher: tantivy.Searcher, query: tantivy.Query, names: list[str]
-) -> dict[str, dict[str, int]]:
-    """Count facet values of the documents matching ``query``.
+    searcher: tantivy.Searcher, query: tantivy.Query, names: list[str], with_total: bool = False
+) -> tuple[dict[str, dict[str, int]], int]:
+    """Count facet values of the documents matching ``query`` (and, if ``with_total``,
+    the documents: a value count of ``title_rank``, which every document has; else 0).
 
     tantivy's terms aggregation is ~20x faster on single-valued fields, so it counts the
     combinations (one value per document) and the counts are summed per value here. Only
     if a facet has more than :data:`MAX_COMBINATIONS` combinations in the matching
     documents does it fall back to the multi-valued field.
     """
-    aggs = {
+    aggs: dict[str, Any] = {
         name: {"terms": {"field": _combo_field(FACETS[name]), "size": MAX_COMBINATIONS}}
         for name in names
     }
+    if with_total:
+        aggs[_TOTAL] = {"value_count": {"field": "title_rank"}}
+    if not aggs:
+        return {}, 0
     result = searcher.aggregate(query, aggs)
+    total = int((result.get(_TOTAL) or {}).get("value") or 0) if with_total else 0
     out: dict[str, dict[str, int]] = {}
     overflow = []
     for name in names:
@@ -732,7 +1335,7 @@ def _aggregate(
         for name in overflow:
             buckets = (result.get(name) or {}).get("buckets") or []
             out[name] = {str(b["key"]): int(b["doc_count"]) for b in buckets}
-    return out
+    return out, total
 
 
 class _Snippets:
@@ -741,7 +1344,8 @@ class _Snippets:
     def __init__(self, searcher: tantivy.Searcher, words: list[Word]) -> None:
         self._generator: Any = None
         if words:
-            terms = [tantivy.Query.term_query(SCHEMA, "description", w.stem) for w in words]
+            stems = sorted({s for w in words for s in (w.stem, *w.parts)})
+            terms = [tantivy.Query.term_query(SCHEMA, "description", s) for s in stems]
             self._generator = tantivy.SnippetGenerator.create(
                 searcher, _or(terms), SCHEMA, "description"
             )
@@ -758,11 +1362,28 @@ class _Snippets:
         return html.escape(text, quote=False)
 
 
+def _date_or_none(value: object) -> date | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        return None
+
+
 def _hit(
-    searcher: tantivy.Searcher, address: tantivy.DocAddress, score: float, snippets: _Snippets
+    searcher: tantivy.Searcher,
+    address: tantivy.DocAddress,
+    score: float,
+    snippets: _Snippets,
+    near: tuple[float, float] | None = None,
 ) -> Hit:
     doc = searcher.doc(address)
     payload = json.loads(bytes(doc.get_first("payload") or b"{}").decode("utf-8"))
+    point = _valid_point(payload.get("lat"), payload.get("lon"))
+    distance = None
+    if near is not None and point is not None:
+        distance = round(haversine_km(near, point), 1)
     return Hit(
         cluster_id=str(doc.get_first("cluster_id")),
         score=score,
@@ -777,4 +1398,13 @@ def _hit(
         plz=payload.get("plz"),
         lat=payload.get("lat"),
         lon=payload.get("lon"),
+        distance_km=distance,
+        start=_date_or_none(payload.get("start")),
+        end=_date_or_none(payload.get("end")),
+        age_min=payload.get("age_min"),
+        age_max=payload.get("age_max"),
+        grade_min=payload.get("grade_min"),
+        grade_max=payload.get("grade_max"),
+        free=bool(payload.get("free")),
+        girls=bool(payload.get("girls")),
     )

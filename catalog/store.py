@@ -7,21 +7,37 @@ Transactions: :func:`start_run`, :func:`finish_run`, :func:`sync_sources`,
 a failed run leaves the catalogue as it was (records it did see are kept, with their
 ``last_seen`` and ``last_run_id`` updated).
 
+Crawl locks (:func:`acquire_lock`, :func:`refresh_lock`, :func:`release_lock`) and
+:func:`interrupt_stale_runs` commit too; they are single atomic statements, so two
+processes (SQLite or PostgreSQL) never both hold the lock of one source.
+
 Errors: ``KeyError`` for an unknown run id, ``ValueError`` for an invalid status or a
 naive datetime; SQLAlchemy errors pass through.
 """
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pydantic_core import PydanticUndefined
 from sqlalchemy import delete, func, insert, select, tuple_, update
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, SQLModel
 
-from catalog.schema import RUN_STATUSES, ClusterRow, CrawlRun, OfferRow, RawRecordRow, SourceRow
+from catalog.schema import (
+    RUN_STATUSES,
+    ClusterRow,
+    CrawlLock,
+    CrawlRun,
+    OfferRow,
+    PageState,
+    RawRecordRow,
+    SourceRow,
+)
 from crawlers.records import RawRecord
 
 NEW, CHANGED, UNCHANGED = "new", "changed", "unchanged"
@@ -156,6 +172,248 @@ def last_success(session: Session, source_id: str) -> CrawlRun | None:
         .limit(1)
     )
     return session.scalars(stmt).first()
+
+
+def successful_runs(session: Session, source_id: str, limit: int = 5) -> list[CrawlRun]:
+    """Return the newest successful runs of ``source_id`` (newest first)."""
+    stmt = (
+        select(CrawlRun)
+        .where(CrawlRun.source_id == source_id, CrawlRun.status == "success")
+        .order_by(CrawlRun.started_at.desc(), CrawlRun.id.desc())  # type: ignore[union-attr,attr-defined]
+        .limit(limit)
+    )
+    return list(session.scalars(stmt))
+
+
+def interrupt_stale_runs(
+    session: Session, source_id: str, *, before: datetime, now: datetime
+) -> list[int]:
+    """Mark ``running`` runs of ``source_id`` started before ``before`` as ``interrupted``.
+
+    Call it while holding the source's crawl lock, with ``before`` = the time the lock was
+    acquired: a run still ``running`` from earlier belongs to a process that died (its
+    records stay; the run just never finished). Commits; returns the run ids.
+    """
+    before, now = _aware(before, "before"), _aware(now, "now")
+    stmt = select(CrawlRun.id).where(
+        CrawlRun.source_id == source_id,
+        CrawlRun.status == "running",
+        CrawlRun.started_at < before,  # type: ignore[operator]
+    )
+    ids = [i for i in session.scalars(stmt) if i is not None]
+    if ids:
+        session.exec(
+            update(CrawlRun)
+            .where(CrawlRun.id.in_(ids), CrawlRun.status == "running")  # type: ignore[union-attr]
+            .values(
+                status="interrupted",
+                finished_at=now,
+                error="interrupted: the crawl process ended without finishing the run",
+            )
+        )
+    session.commit()
+    return ids
+
+
+# --- freshness ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Freshness:
+    """When a record that successful runs no longer see leaves the catalogue.
+
+    A raw record is *stale* when at least ``max_missed_runs`` successful, complete
+    (not ``truncated``) runs of its source have finished since the run that last saw it,
+    or when at least one such run missed it and it was last seen ``max_days`` or more days
+    ago. Failed and interrupted runs never count, so a source that is down removes nothing.
+    Stale records are kept in ``raw_record`` (they come back when seen again); ``rebuild``
+    leaves them out of offers, clusters and the search index.
+    """
+
+    max_missed_runs: int = 3
+    max_days: float = 60.0
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> Freshness:
+        """``MINTSUCHE_STALE_RUNS`` and ``MINTSUCHE_STALE_DAYS`` (defaults 3 and 60)."""
+        runs = env.get("MINTSUCHE_STALE_RUNS", "").strip()
+        days = env.get("MINTSUCHE_STALE_DAYS", "").strip()
+        try:
+            rules = cls(
+                max_missed_runs=int(runs) if runs else cls.max_missed_runs,
+                max_days=float(days) if days else cls.max_days,
+            )
+        except ValueError as exc:
+            raise ValueError(
+                f"MINTSUCHE_STALE_RUNS must be an integer and MINTSUCHE_STALE_DAYS a number: {exc}"
+            ) from None
+        if rules.max_missed_runs < 1 or rules.max_days <= 0:
+            raise ValueError("MINTSUCHE_STALE_RUNS must be >= 1 and MINTSUCHE_STALE_DAYS > 0")
+        return rules
+
+
+def stale_keys(
+    session: Session, *, now: datetime, rules: Freshness | None = None
+) -> dict[tuple[str, str], int]:
+    """Return ``{(source_id, source_key): missed successful runs}`` of the stale records."""
+    rules = rules or Freshness()
+    now = _aware(now, "now")
+    complete: dict[str, list[int]] = {}
+    stmt = select(CrawlRun.id, CrawlRun.source_id, CrawlRun.stats).where(
+        CrawlRun.status == "success"
+    )
+    for run_id, source_id, stats in session.exec(stmt):
+        if run_id is not None and not (stats or {}).get("truncated"):
+            complete.setdefault(source_id, []).append(run_id)
+    for ids in complete.values():
+        ids.sort()
+    stale: dict[tuple[str, str], int] = {}
+    rows = select(
+        RawRecordRow.source_id,
+        RawRecordRow.source_key,
+        RawRecordRow.last_run_id,
+        RawRecordRow.last_seen,
+    )
+    for source_id, source_key, last_run_id, last_seen in session.exec(rows):
+        ids = complete.get(source_id)
+        if not ids or last_run_id is None:
+            continue
+        missed = len(ids) - bisect_right(ids, last_run_id)
+        if missed >= rules.max_missed_runs or (
+            missed >= 1
+            and last_seen is not None
+            and now - last_seen >= timedelta(days=rules.max_days)
+        ):
+            stale[(source_id, source_key)] = missed
+    return stale
+
+
+# --- page states (conditional requests) ----------------------------------------------------
+
+
+def get_page_state(session: Session, source_id: str, url: str) -> PageState | None:
+    """Return the stored state of page ``url`` of ``source_id``, or None."""
+    return session.get(PageState, (source_id, url))
+
+
+def save_page_state(
+    session: Session,
+    source_id: str,
+    url: str,
+    *,
+    etag: str | None,
+    last_modified: str | None,
+    body_hash: str,
+    record_keys: list[str],
+    parsed_at: datetime,
+) -> None:
+    """Insert or replace the state of one page; commit."""
+    row = session.get(PageState, (source_id, url))
+    if row is None:
+        row = PageState(source_id=source_id, url=url, body_hash=body_hash)
+        session.add(row)
+    row.etag, row.last_modified, row.body_hash = etag, last_modified, body_hash
+    row.record_keys = list(record_keys)
+    row.parsed_at = _aware(parsed_at, "parsed_at")
+    session.commit()
+
+
+def stored_raw_keys(session: Session, source_id: str, keys: Iterable[str]) -> set[str]:
+    """Return those of ``keys`` that are stored for ``source_id`` (keys only, cheap)."""
+    found: set[str] = set()
+    key_list = sorted(set(keys))
+    for start in range(0, len(key_list), BATCH):
+        chunk = key_list[start : start + BATCH]
+        stmt = select(RawRecordRow.source_key).where(
+            RawRecordRow.source_id == source_id,
+            RawRecordRow.source_key.in_(chunk),  # type: ignore[attr-defined]
+        )
+        found.update(session.exec(stmt).scalars())
+    return found
+
+
+def raw_records_by_key(
+    session: Session, source_id: str, keys: Iterable[str]
+) -> dict[str, RawRecord]:
+    """Return ``{source_key: RawRecord}`` for those of ``keys`` that are stored."""
+    found: dict[str, RawRecord] = {}
+    key_list = sorted(set(keys))
+    for start in range(0, len(key_list), BATCH):
+        chunk = key_list[start : start + BATCH]
+        stmt = select(
+            RawRecordRow.source_key,
+            RawRecordRow.url,
+            RawRecordRow.last_seen,
+            RawRecordRow.fields,
+            RawRecordRow.content_hash,
+        ).where(RawRecordRow.source_id == source_id, RawRecordRow.source_key.in_(chunk))  # type: ignore[attr-defined]
+        for key, url, last_seen, fields, content in session.exec(stmt):
+            found[key] = RawRecord(source_id, key, url, last_seen, dict(fields), content)
+    return found
+
+
+# --- crawl locks ---------------------------------------------------------------------------
+
+
+def acquire_lock(
+    session: Session, source_id: str, *, holder: str, now: datetime, ttl: timedelta
+) -> bool:
+    """Take the crawl lock of ``source_id`` for ``holder`` until ``now + ttl``; commit.
+
+    Returns False when another holder has an unexpired lock. Atomic on SQLite and
+    PostgreSQL: an expired (or own) lock is taken over with one conditional UPDATE; a
+    missing one is created with an INSERT, and of two concurrent INSERTs the primary key
+    lets only one succeed.
+    """
+    now = _aware(now, "now")
+    values = {"holder": holder, "acquired_at": now, "expires_at": now + ttl}
+    taken = session.exec(
+        update(CrawlLock)
+        .where(
+            CrawlLock.source_id == source_id,
+            (CrawlLock.expires_at <= now) | (CrawlLock.holder == holder),  # type: ignore[operator]
+        )
+        .values(**values)
+    )
+    if taken.rowcount == 1:
+        session.commit()
+        return True
+    session.commit()
+    try:
+        session.exec(insert(CrawlLock).values(source_id=source_id, **values))
+        session.commit()
+    except IntegrityError:
+        session.rollback()
+        return False
+    return True
+
+
+def refresh_lock(
+    session: Session, source_id: str, *, holder: str, now: datetime, ttl: timedelta
+) -> bool:
+    """Extend ``holder``'s lock to ``now + ttl`` (heartbeat); False if it is no longer held."""
+    now = _aware(now, "now")
+    result = session.exec(
+        update(CrawlLock)
+        .where(CrawlLock.source_id == source_id, CrawlLock.holder == holder)
+        .values(expires_at=now + ttl)
+    )
+    session.commit()
+    return result.rowcount == 1
+
+
+def release_lock(session: Session, source_id: str, *, holder: str) -> bool:
+    """Drop ``holder``'s lock of ``source_id``; False if it did not hold it. Commits."""
+    result = session.exec(
+        delete(CrawlLock).where(CrawlLock.source_id == source_id, CrawlLock.holder == holder)
+    )
+    session.commit()
+    return result.rowcount == 1
+
+
+def list_locks(session: Session) -> list[CrawlLock]:
+    """Return every crawl lock row (held or expired), ordered by source id."""
+    return list(session.scalars(select(CrawlLock).order_by(CrawlLock.source_id)))
 
 
 # --- raw records ---------------------------------------------------------------------------

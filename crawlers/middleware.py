@@ -1,4 +1,9 @@
-"""Downloader middleware that sends requests to the loopback replay servers.
+"""Downloader middlewares: loopback replay, and ``Retry-After`` on 429/503.
+
+``RetryAfterMiddleware`` (see its docstring) waits what a 429/503 announces before Scrapy
+retries. ``ConditionalRequestMiddleware`` and ``UnchangedPageSpiderMiddleware`` send
+conditional requests and re-emit the stored records of an unchanged page instead of parsing
+it again. The rest of this docstring is about the replay middleware.
 
 ``ReplayMiddleware`` (order 50, before ``RobotsTxtMiddleware`` at 100) is enabled only
 when the setting ``REPLAY_HOSTS`` is a non-empty ``{host: "127.0.0.1:port"}`` dict (a JSON
@@ -15,7 +20,10 @@ an empty one raises ``NotConfigured`` (the middleware is then simply off).
 
 from __future__ import annotations
 
+import dataclasses
 import json
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -23,6 +31,8 @@ from scrapy import Request
 from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured
 from scrapy.http import Response
+
+from crawlers.records import RawRecord
 
 META_ORIGINAL_URL = "replay_original_url"
 
@@ -97,3 +107,259 @@ class ReplayMiddleware:
 
     def process_exception(self, request: Request, exception: Exception) -> None:
         return None
+
+
+def retry_after_seconds(value: bytes | str | None, now: datetime) -> float | None:
+    """Seconds to wait from a ``Retry-After`` header (delta-seconds or HTTP date), or None."""
+    if not value:
+        return None
+    text = value.decode("latin-1") if isinstance(value, bytes) else value
+    text = text.strip()
+    if text.isdigit():
+        return float(text)
+    try:
+        when = parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - now).total_seconds())
+
+
+class RetryAfterMiddleware:
+    """Honour ``Retry-After`` on 429 and 503 before Scrapy's ``RetryMiddleware`` retries.
+
+    Scrapy retries 429/503 at once and ignores the header. This middleware (order 560, so
+    its ``process_response`` runs just before ``RetryMiddleware``'s at 550) waits the
+    announced time, capped at ``MINTSUCHE_RETRY_AFTER_MAX`` seconds (default 120), and
+    then hands the response on; ``RetryMiddleware`` re-schedules the request. A wait
+    longer than the cap is not honoured partly: the response is handed on at once and the
+    retry budget decides (the run then fails with the 429 after its retries). The seconds
+    waited go to the stat ``mintsuche/retry_after_seconds``.
+    """
+
+    def __init__(self, crawler: Crawler, max_wait: float) -> None:
+        self.crawler = crawler
+        self.max_wait = max_wait
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> RetryAfterMiddleware:
+        return cls(crawler, crawler.settings.getfloat("MINTSUCHE_RETRY_AFTER_MAX", 120.0))
+
+    async def process_response(self, request: Request, response: Response) -> Response:
+        if response.status not in (429, 503) or request.meta.get("dont_retry"):
+            return response
+        delay = retry_after_seconds(response.headers.get(b"Retry-After"), datetime.now(UTC))
+        if delay is None or delay > self.max_wait:
+            return response
+        if delay > 0:
+            from scrapy.utils.defer import maybe_deferred_to_future
+            from twisted.internet import reactor
+            from twisted.internet.task import deferLater
+
+            await maybe_deferred_to_future(deferLater(reactor, delay, lambda: None))  # type: ignore[arg-type]
+            if self.crawler.stats is not None:
+                self.crawler.stats.inc_value("mintsuche/retry_after_seconds", delay)
+        return response
+
+
+META_PAGE_STATE = "mintsuche_page_state"
+META_UNCHANGED = "mintsuche_unchanged"
+CONDITIONAL_KINDS = frozenset({"html", "csv"})
+
+
+def _page_url(request: Request) -> str:
+    return str(request.meta.get(META_ORIGINAL_URL) or request.url)
+
+
+def _eligible(request: Request, spider: Any) -> bool:
+    """Pages whose records depend on that page alone: html/csv, no ``cb_kwargs``."""
+    source = getattr(spider, "source", None)
+    return (
+        source is not None
+        and str(getattr(source, "kind", "")) in CONDITIONAL_KINDS
+        and not request.cb_kwargs
+    )
+
+
+class _PageStates:
+    """Database access shared by the two conditional-request middlewares."""
+
+    def __init__(self, database_url: str) -> None:
+        self.database_url = database_url
+
+    def session(self) -> Any:
+        from sqlmodel import Session
+
+        from catalog.db import get_engine
+
+        return Session(get_engine(self.database_url), expire_on_commit=False)
+
+
+def _states(crawler: Crawler) -> _PageStates:
+    if not crawler.settings.getbool("MINTSUCHE_CONDITIONAL", True):
+        raise NotConfigured("MINTSUCHE_CONDITIONAL is off")
+    url = crawler.settings.get("MINTSUCHE_DATABASE_URL")
+    if not url:
+        raise NotConfigured("no database (dry run): pages are always parsed")
+    return _PageStates(url)
+
+
+class ConditionalRequestMiddleware:
+    """Downloader half of "an unchanged page is not parsed again".
+
+    For an eligible page (html/csv source, a request without ``cb_kwargs``) whose last
+    parse is stored in ``page_state`` with all its records still in ``raw_record``, the
+    request gets ``If-None-Match`` / ``If-Modified-Since``. A ``304`` becomes an empty 200
+    marked unchanged; a 200 whose body hash equals the stored one is marked unchanged too
+    (servers without validators). :class:`UnchangedPageSpiderMiddleware` then emits the
+    stored records instead of calling the spider. Off for dry runs (no database) and with
+    the setting ``MINTSUCHE_CONDITIONAL = False``.
+    """
+
+    def __init__(self, crawler: Crawler, states: _PageStates) -> None:
+        self.crawler = crawler
+        self.states = states
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> ConditionalRequestMiddleware:
+        return cls(crawler, _states(crawler))
+
+    def process_request(self, request: Request) -> None:
+        spider = self.crawler.spider
+        if not _eligible(request, spider) or META_PAGE_STATE in request.meta:
+            return None
+        from catalog import store
+
+        source_id = spider.source.id  # type: ignore[union-attr]
+        with self.states.session() as session:
+            state = store.get_page_state(session, source_id, _page_url(request))
+            if state is None or not state.record_keys:
+                return None
+            stored = store.stored_raw_keys(session, source_id, state.record_keys)
+        if len(stored) != len(set(state.record_keys)):
+            return None  # records went missing: parse in full
+        request.meta[META_PAGE_STATE] = {"body_hash": state.body_hash, "keys": state.record_keys}
+        if state.etag:
+            request.headers[b"If-None-Match"] = state.etag
+        if state.last_modified:
+            request.headers[b"If-Modified-Since"] = state.last_modified
+        return None
+
+    def process_response(self, request: Request, response: Response) -> Response:
+        state = request.meta.get(META_PAGE_STATE)
+        if state is None:
+            return response
+        stats = self.crawler.stats
+        if response.status == 304:
+            request.meta[META_UNCHANGED] = "not_modified"
+            if stats is not None:
+                stats.inc_value("mintsuche/pages_not_modified")
+            return response.replace(status=200, body=b"")
+        if response.status == 200 and _body_hash(response.body) == state["body_hash"]:
+            request.meta[META_UNCHANGED] = "same_hash"
+            if stats is not None:
+                stats.inc_value("mintsuche/pages_same_hash")
+        return response
+
+
+def _body_hash(body: bytes) -> str:
+    import hashlib
+
+    return hashlib.sha256(body).hexdigest()
+
+
+class UnchangedPageSpiderMiddleware:
+    """Spider half: re-emit the stored records of an unchanged page; remember parsed pages.
+
+    An unchanged page's callback is never started (its output is not iterated); its stored
+    records are yielded with this run's ``fetched_at`` instead, so the pipeline counts,
+    stores and checks them like parsed ones. After an eligible page was parsed and gave
+    records and no follow-up requests, its validators, body hash and record keys are saved.
+    Bytes of parsed pages go to the stat ``mintsuche/bytes_parsed``.
+    """
+
+    def __init__(self, crawler: Crawler, states: _PageStates) -> None:
+        self.crawler = crawler
+        self.states = states
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> UnchangedPageSpiderMiddleware:
+        return cls(crawler, _states(crawler))
+
+    def _reemit(self, response: Response) -> list[Any]:
+        from catalog import store
+
+        spider = self.crawler.spider
+        keys = response.meta[META_PAGE_STATE]["keys"]
+        with self.states.session() as session:
+            stored = store.raw_records_by_key(session, spider.source.id, keys)  # type: ignore[union-attr]
+        now = spider.fetched_at()  # type: ignore[union-attr]
+        return [dataclasses.replace(stored[k], fetched_at=now) for k in keys if k in stored]
+
+    def _remember(self, response: Response, keys: list[str]) -> None:
+        from catalog import store
+
+        spider = self.crawler.spider
+        headers = response.headers
+        etag = headers.get(b"ETag")
+        modified = headers.get(b"Last-Modified")
+        with self.states.session() as session:
+            store.save_page_state(
+                session,
+                spider.source.id,  # type: ignore[union-attr]
+                _page_url(response.request) if response.request else response.url,
+                etag=etag.decode("latin-1") if etag else None,
+                last_modified=modified.decode("latin-1") if modified else None,
+                body_hash=_body_hash(response.body),
+                record_keys=keys,
+                parsed_at=spider.fetched_at(),  # type: ignore[union-attr]
+            )
+
+    def _begin(self, response: Response) -> tuple[bool, bool]:
+        """(unchanged, eligible) for this response; counts parsed bytes."""
+        if response.meta.get(META_UNCHANGED):
+            return True, False
+        stats = self.crawler.stats
+        if stats is not None:
+            stats.inc_value("mintsuche/bytes_parsed", len(response.body))
+        request = response.request
+        eligible = (
+            request is not None
+            and response.status == 200
+            and _eligible(request, self.crawler.spider)
+        )
+        return False, eligible
+
+    def process_spider_output(self, response: Response, result: Any) -> Any:
+        unchanged, eligible = self._begin(response)
+        if unchanged:
+            yield from self._reemit(response)
+            return
+        keys: list[str] = []
+        follow = False
+        for item in result:
+            if isinstance(item, RawRecord):
+                keys.append(item.source_key)
+            elif isinstance(item, Request):
+                follow = True
+            yield item
+        if eligible and keys and not follow:
+            self._remember(response, keys)
+
+    async def process_spider_output_async(self, response: Response, result: Any) -> Any:
+        unchanged, eligible = self._begin(response)
+        if unchanged:
+            for record in self._reemit(response):
+                yield record
+            return
+        keys: list[str] = []
+        follow = False
+        async for item in result:
+            if isinstance(item, RawRecord):
+                keys.append(item.source_key)
+            elif isinstance(item, Request):
+                follow = True
+            yield item
+        if eligible and keys and not follow:
+            self._remember(response, keys)

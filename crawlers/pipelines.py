@@ -2,7 +2,9 @@
 
 ``StorePipeline`` writes to the catalogue (``catalog.store``): ``start_run`` when the
 spider opens, ``upsert_raw_all`` + commit every ``MINTSUCHE_COMMIT_EVERY`` (200) records,
-``finish_run`` with status and stats when the spider closes. ``JsonLinesPipeline`` only
+``finish_run`` with status and stats when the spider closes; a run that passes the status
+rules of ``crawlers.stats`` is then checked by ``crawlers.health`` against the previous
+successful runs and recorded ``failed`` if unhealthy. ``JsonLinesPipeline`` only
 writes the records to ``MINTSUCHE_JSONL_PATH`` (one ``RawRecord.to_dict()`` per line), for
 dry runs without a database. Both emit the progress events of ``crawlers.run`` on stdout
 and put the run's outcome into :data:`RUN_RESULTS` (``source_id -> run event``).
@@ -87,6 +89,8 @@ class RunPipeline:
         )
         if self.error:
             status, error = "failed", "; ".join(e for e in (error, self.error) if e)
+        if status == "success":
+            status, error = self.check_health(stats)
         stats["status"] = status
         run_id = self.close_run(status, stats, error)
         event: dict[str, Any] = {
@@ -101,7 +105,27 @@ class RunPipeline:
         RUN_RESULTS[self.source_id] = event
         emit_event(event)
 
+    def check_health(self, stats: dict[str, Any]) -> tuple[str, str | None]:
+        """Apply ``crawlers.health`` to a run that is otherwise a success.
+
+        Findings go to ``stats["health"]``; any finding makes the run ``failed``.
+        """
+        from crawlers.health import RunFacts, check_run, summary
+
+        findings = check_run(RunFacts.from_stats(stats), self.previous_runs())
+        stats["health"] = [
+            {"code": f.code, "message": f.message, "field": f.field} for f in findings
+        ]
+        if findings:
+            logger.error("%s: unhealthy run: %s", self.source_id, summary(findings))
+            return "failed", "Gesundheitsprüfung: " + summary(findings)
+        return "success", None
+
     # -- for subclasses ---------------------------------------------------------------
+
+    def previous_runs(self) -> list[Any]:
+        """``RunFacts`` of the previous successful runs, newest first (none by default)."""
+        return []
 
     def open_run(self) -> None:
         """Prepare the output (start a run, open a file)."""
@@ -142,6 +166,20 @@ class StorePipeline(RunPipeline):
         self.run_id = store.start_run(
             self.session, self.source_id, started_at=self.started_at, trigger=self.trigger
         )
+
+    def previous_runs(self) -> list[Any]:
+        from catalog import store
+        from crawlers.health import HealthRules, RunFacts
+
+        if self.session is None:
+            return []
+        try:
+            runs = store.successful_runs(self.session, self.source_id, HealthRules().history)
+        except Exception:  # the health check must not lose the run
+            logger.exception("%s: could not read the run history", self.source_id)
+            self.session.rollback()
+            return []
+        return [RunFacts.from_stats(r.stats or {}, r.items) for r in runs if r.id != self.run_id]
 
     def handle(self, record: RawRecord) -> None:
         self.buffer.append(record)

@@ -13,6 +13,10 @@ recorded host on ``127.0.0.1:<free port>`` in daemon threads; ``.host_map`` give
 ``{"www.komm-mach-mint.de": "127.0.0.1:40123", …}``, the value of the Scrapy setting
 ``REPLAY_HOSTS`` (see ``crawlers.middleware.ReplayMiddleware``).
 
+Every file is served with an ``ETag`` (a hash of its bytes) and ``Last-Modified`` (its
+mtime); a request whose ``If-None-Match`` matches gets ``304 Not Modified``, as a live
+server would answer a conditional request.
+
 How it fails: a missing file is a 404, a path escaping the host directory a 404, an
 unknown ``source_ids`` entry a ``FileNotFoundError`` on enter; two sources recording the
 same host share one server, which looks for each file in every such source's directory
@@ -25,12 +29,14 @@ and print the host map as JSON (Ctrl-C stops it).
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import mimetypes
 import posixpath
 import sys
 import threading
 from collections.abc import Iterable
+from email.utils import formatdate
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -116,9 +122,19 @@ def _make_handler(host_dir: HostDirectory) -> type[BaseHTTPRequestHandler]:
                 return
             path, ctype = found
             data = path.read_bytes()
+            etag = '"' + hashlib.sha256(data).hexdigest()[:32] + '"'
+            modified = formatdate(path.stat().st_mtime, usegmt=True)
+            if self.headers.get("If-None-Match") == etag:
+                self.send_response(HTTPStatus.NOT_MODIFIED)
+                self.send_header("ETag", etag)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
             self.send_response(HTTPStatus.OK)
             self.send_header("Content-Type", ctype)
             self.send_header("Content-Length", str(len(data)))
+            self.send_header("ETag", etag)
+            self.send_header("Last-Modified", modified)
             self.end_headers()
             if body:
                 self.wfile.write(data)

@@ -49,7 +49,16 @@ REPLAY_HOSTS: dict[str, str] = {}
 
 DOWNLOADER_MIDDLEWARES = {
     "crawlers.middleware.ReplayMiddleware": 50,
+    "crawlers.middleware.RetryAfterMiddleware": 560,
+    "crawlers.middleware.ConditionalRequestMiddleware": 585,
 }
+SPIDER_MIDDLEWARES = {
+    "crawlers.middleware.UnchangedPageSpiderMiddleware": 950,
+}
+# Conditional requests + page hashes (needs the database; off in dry runs).
+MINTSUCHE_CONDITIONAL = True
+# Longest Retry-After (seconds) that is waited for before retrying a 429/503.
+MINTSUCHE_RETRY_AFTER_MAX = 120.0
 
 # Exactly one of these is added by crawlers.run: the store or the JSON-lines file.
 STORE_PIPELINE = {"crawlers.pipelines.StorePipeline": 300}

@@ -12,7 +12,9 @@ Public API:
 - :func:`load_sources` / :func:`parse_sources` return a :class:`SourceConfig` or raise
   :class:`SourcesError` (a list of :class:`SourceProblem`).
 - :class:`Source` with its parts :class:`Licence`, :class:`Politeness`, :class:`FieldRule`,
-  :class:`HtmlSpec`, :class:`RdfSpec` (:class:`RdfDocument`) and :class:`CsvSpec`.
+  :class:`HtmlSpec`, :class:`RdfSpec` (:class:`RdfDocument`), :class:`CsvSpec`,
+  :class:`JsonSpec` (:class:`JsonPaging`, :class:`JsonAuth`), :class:`IcalSpec`,
+  :class:`JsonldSpec` and :class:`FeedSpec`.
 - :func:`sources_json_schema` returns the JSON Schema (draft 2020-12) of the whole file for
   editors.
 
@@ -52,8 +54,14 @@ __all__ = [
     "KINDS",
     "RULE_KINDS",
     "CsvSpec",
+    "FeedSpec",
     "FieldRule",
     "HtmlSpec",
+    "IcalSpec",
+    "JsonAuth",
+    "JsonPaging",
+    "JsonSpec",
+    "JsonldSpec",
     "Licence",
     "Politeness",
     "RdfDocument",
@@ -68,13 +76,13 @@ __all__ = [
     "sources_json_schema",
 ]
 
-SourceKind = Literal["html", "rdf", "csv"]
+SourceKind = Literal["html", "rdf", "csv", "json", "ical", "jsonld", "feed"]
 """The kinds of source; one spider per kind. Extend this line to add a kind."""
 
 KINDS: tuple[str, ...] = typing.get_args(SourceKind)
 """All known source kinds, in declaration order."""
 
-RULE_KEYS: tuple[str, ...] = ("css", "xpath", "path", "column", "value")
+RULE_KEYS: tuple[str, ...] = ("css", "xpath", "path", "column", "jmespath", "value")
 """The extraction keys of a :class:`FieldRule`; a rule has exactly one of them."""
 
 RULE_KINDS: dict[str, tuple[str, ...]] = {
@@ -82,6 +90,7 @@ RULE_KINDS: dict[str, tuple[str, ...]] = {
     "xpath": ("html",),
     "path": ("rdf",),
     "column": ("csv",),
+    "jmespath": ("json", "ical", "jsonld", "feed"),
     "value": KINDS,
 }
 """Which source kinds accept which extraction key (``value`` fits every kind)."""
@@ -104,6 +113,18 @@ def _check_http_url(value: str) -> str:
     parts = urlsplit(value)
     if parts.scheme not in ("http", "https") or not parts.netloc or " " in value:
         raise ValueError(f"{value!r} is not an absolute http(s) URL (like 'https://host/path')")
+    return value
+
+
+def _check_jmespath(value: str) -> str:
+    """Return ``value`` if it is a valid JMESPath expression, else raise ValueError."""
+    import jmespath
+    from jmespath.exceptions import JMESPathError
+
+    try:
+        jmespath.compile(value)
+    except JMESPathError as exc:
+        raise ValueError(f"invalid JMESPath expression {value!r}: {exc}") from None
     return value
 
 
@@ -213,6 +234,11 @@ class FieldRule(BaseModel):
         None, description="RDF property path: CURIEs joined with '/', '^p' for inverse."
     )
     column: str | None = Field(None, description="CSV column name.")
+    jmespath: str | None = Field(
+        None,
+        description="JMESPath expression on one record (json, jsonld, feed, ical), "
+        "e.g. 'venue.address.zipCode'.",
+    )
     value: RawValue | None = Field(None, description="Constant value.")
     many: bool = Field(False, description="Keep all matches as a list instead of the first.")
     split: str | None = Field(None, description="Separator to split the text into a list.")
@@ -225,6 +251,13 @@ class FieldRule(BaseModel):
     )
     attr: str | None = Field(None, description="Take this HTML attribute (html).")
     absolute: bool = Field(False, description="Make the URL absolute (html).")
+    map_: dict[str, RawValue] | None = Field(
+        None,
+        alias="map",
+        description="Replace extracted values by our labels (jmespath rules), e.g. "
+        "{'Mathe': 'Mathematik', 'Hybrid': ['Online-Angebot', 'Vor Ort']}; "
+        "unlisted values are kept.",
+    )
 
     @field_validator("value", mode="before")
     @classmethod
@@ -232,6 +265,11 @@ class FieldRule(BaseModel):
         if value is not None and (problem := _check_raw_value(value)):
             raise ValueError(problem)
         return value
+
+    @field_validator("jmespath")
+    @classmethod
+    def _jmespath_compiles(cls, value: str | None) -> str | None:
+        return None if value is None else _check_jmespath(value)
 
     @field_validator("regex")
     @classmethod
@@ -253,6 +291,8 @@ class FieldRule(BaseModel):
                 "FieldRule",
                 [((), f"needs exactly one of {', '.join(RULE_KEYS)} (found: {found})", None)],
             )
+        if self.map_ is not None and self.extractor != "jmespath":
+            _raise_at("FieldRule", [(("map",), "'map' only applies to jmespath rules", None)])
         if self.extractor not in ("css", "xpath"):
             _raise_at(
                 "FieldRule",
@@ -372,11 +412,129 @@ class CsvSpec(BaseModel):
         return value
 
 
+class JsonAuth(BaseModel):
+    """Where a json source's access token goes; the token itself is read from ``env``.
+
+    Never write the token into sources.yaml: name the environment variable that holds it.
+    Without that variable the requests go out without a token (a warning is logged).
+    """
+
+    model_config = _STRICT
+
+    env: Annotated[str, StringConstraints(pattern=r"^[A-Z][A-Z0-9_]*$")] = Field(
+        description="Name of the environment variable holding the token, e.g. MINTVERNETZT_TOKEN."
+    )
+    param: str | None = Field(None, description="Query parameter for the token, e.g. access_token.")
+    header: str | None = Field(None, description="HTTP header for the token, e.g. Authorization.")
+    prefix: str = Field("", description="Text before the token in the header, e.g. 'Bearer '.")
+
+    @model_validator(mode="after")
+    def _one_place(self) -> Self:
+        if (self.param is None) == (self.header is None):
+            _raise_at("JsonAuth", [((), "needs exactly one of 'param' or 'header'", None)])
+        return self
+
+
+class JsonPaging(BaseModel):
+    """How a json API pages: by page number, by offset (skip), or by a cursor.
+
+    ``page``: ``param`` = ``start``, ``start`` + 1, …; ``offset``: ``param`` = ``start``,
+    ``start`` + ``size``, …; both stop at a page with fewer than ``size`` records.
+    ``cursor``: ``param`` = the value of the JMESPath ``cursor`` in the previous response;
+    stops when it is empty. ``size_param`` = ``size`` is sent with every request.
+    """
+
+    model_config = _STRICT
+
+    mode: Literal["none", "page", "offset", "cursor"] = Field("none", description="How to page.")
+    param: str | None = Field(None, description="Query parameter: page number, offset or cursor.")
+    size_param: str | None = Field(None, description="Query parameter of the page size, e.g. take.")
+    size: int | None = Field(None, ge=1, description="Records per page, e.g. 50.")
+    start: int = Field(0, ge=0, description="First page number or offset.")
+    cursor: str | None = Field(
+        None, description="JMESPath to the next cursor in a response (mode cursor)."
+    )
+
+    @field_validator("cursor")
+    @classmethod
+    def _cursor_compiles(cls, value: str | None) -> str | None:
+        return None if value is None else _check_jmespath(value)
+
+    @model_validator(mode="after")
+    def _complete(self) -> Self:
+        problems: list[tuple[tuple[str | int, ...], str, Any]] = []
+        if self.mode != "none" and not self.param:
+            problems.append((("param",), f"paging mode '{self.mode}' needs 'param'", None))
+        if self.mode in ("page", "offset") and self.size is None:
+            problems.append((("size",), f"paging mode '{self.mode}' needs 'size'", None))
+        if self.mode == "cursor" and not self.cursor:
+            problems.append((("cursor",), "paging mode 'cursor' needs 'cursor'", None))
+        _raise_at("JsonPaging", problems)
+        return self
+
+
+class JsonSpec(BaseModel):
+    """How a json source is read: where the records are in a response, how to page."""
+
+    model_config = _STRICT
+
+    items: str = Field(
+        description="JMESPath to the list of records in a response ('@' if it is the list)."
+    )
+    key: str = Field("url", description="Field whose value is the record's source_key.")
+    paging: JsonPaging = Field(default_factory=JsonPaging, description="How to page.")
+    auth: JsonAuth | None = Field(None, description="Access token from an environment variable.")
+
+    @field_validator("items")
+    @classmethod
+    def _items_compiles(cls, value: str) -> str:
+        return _check_jmespath(value)
+
+
+class IcalSpec(BaseModel):
+    """How an ical source is read: one record per VEVENT of each calendar file."""
+
+    model_config = _STRICT
+
+    key: str = Field("uid", description="Field whose value is the record's source_key.")
+
+
+class JsonldSpec(BaseModel):
+    """How a jsonld source is read: schema.org objects in <script type=application/ld+json>."""
+
+    model_config = _STRICT
+
+    types: list[str] = Field(
+        default_factory=lambda: ["Event", "Course", "EducationEvent", "Place"],
+        min_length=1,
+        description="schema.org types that make a record (top-level objects and @graph).",
+    )
+    key: str = Field("url", description="Field whose value is the record's source_key.")
+    follow: str | None = Field(
+        None, description="CSS selector of links (on the start pages) to pages read as well."
+    )
+
+
+class FeedSpec(BaseModel):
+    """How a feed source (RSS/Atom) is read: one record per entry."""
+
+    model_config = _STRICT
+
+    key: str = Field("url", description="Field whose value is the record's source_key.")
+
+
+def _section_field(kind: str) -> str:
+    """The :class:`Source` attribute of a kind's section (``json`` is ``json_``)."""
+    return "json_" if kind == "json" else kind
+
+
 class Source(BaseModel):
     """One platform MINT-Suche harvests, as declared in ``sources.yaml``.
 
     Field order matters: ``kind`` and ``enabled`` come before the fields whose checks
-    depend on them (sections, ``start_urls``, ``fields``).
+    depend on them (sections, ``start_urls``, ``fields``). A disabled source may leave out
+    its start URLs, its kind section and its field rules (a platform known by name whose
+    pages nobody has inspected yet); it is never crawled.
     """
 
     model_config = _STRICT
@@ -403,8 +561,17 @@ class Source(BaseModel):
     html: HtmlSpec | None = Field(None, validate_default=True, description="For kind html.")
     rdf: RdfSpec | None = Field(None, validate_default=True, description="For kind rdf.")
     csv: CsvSpec | None = Field(None, validate_default=True, description="For kind csv.")
+    json_: JsonSpec | None = Field(
+        None, alias="json", validate_default=True, description="For kind json."
+    )
+    ical: IcalSpec | None = Field(None, validate_default=True, description="For kind ical.")
+    jsonld: JsonldSpec | None = Field(None, validate_default=True, description="For kind jsonld.")
+    feed: FeedSpec | None = Field(None, validate_default=True, description="For kind feed.")
     fields: dict[FieldName, FieldRule] = Field(
-        description="Canonical field name -> extraction rule; 'title' is required."
+        default_factory=dict,
+        validate_default=True,
+        description="Canonical field name -> extraction rule; 'title' is required "
+        "(a disabled source may have none yet).",
     )
 
     @field_validator("homepage")
@@ -452,14 +619,14 @@ class Source(BaseModel):
             )
         return value
 
-    @field_validator(*KINDS, mode="after")
+    @field_validator(*(_section_field(kind) for kind in KINDS), mode="after")
     @classmethod
     def _section_matches_kind(cls, value: BaseModel | None, info: ValidationInfo) -> Any:
         kind = info.data.get("kind")
         if kind is None:  # kind itself is invalid; that error is reported on its own
             return value
-        name = info.field_name
-        if name == kind and value is None:
+        name = (info.field_name or "").rstrip("_")
+        if name == kind and value is None and info.data.get("enabled", True):
             raise ValueError(f"a source of kind '{kind}' needs an '{kind}:' section")
         if name != kind and value is not None:
             raise ValueError(
@@ -473,7 +640,7 @@ class Source(BaseModel):
     def _fields_fit_kind(
         cls, value: dict[str, FieldRule], info: ValidationInfo
     ) -> dict[str, FieldRule]:
-        if "title" not in value:
+        if "title" not in value and (value or info.data.get("enabled", True)):
             raise ValueError("needs at least a 'title' field rule")
         kind = info.data.get("kind")
         if kind is None:
@@ -519,6 +686,17 @@ class Source(BaseModel):
                     for name, rule in self.fields.items()
                     if rule.from_ == "detail"
                 )
+        for kind in ("json", "ical", "jsonld", "feed"):
+            section = getattr(self, _section_field(kind))
+            if section is not None and section.key not in self.fields:
+                problems.append(
+                    (
+                        (kind, "key"),
+                        f"names the field {section.key!r}, which is not under fields"
+                        + _did_you_mean(section.key, self.fields),
+                        section.key,
+                    )
+                )
         _raise_at("Source", problems)
         return self
 
@@ -534,8 +712,8 @@ class Source(BaseModel):
         return sorted(self.hosts())
 
     def section(self) -> BaseModel | None:
-        """Return the kind-specific section (``html``, ``rdf``, ``csv``) or None."""
-        return getattr(self, self.kind, None)
+        """Return the kind-specific section (``html``, ``rdf``, ``csv``, …) or None."""
+        return getattr(self, _section_field(self.kind), None)
 
 
 class SourceConfig(BaseModel):

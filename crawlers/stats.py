@@ -102,6 +102,11 @@ def summarize(
         "page_failures": int(scrapy_stats.get("mintsuche/page_failed", 0) or 0),
         "coverage": tally.coverage(),
         "errors": errors,
+        "requests": int(scrapy_stats.get("downloader/request_count", 0) or 0),
+        "bytes_received": int(scrapy_stats.get("downloader/response_bytes", 0) or 0),
+        "bytes_parsed": int(scrapy_stats.get("mintsuche/bytes_parsed", 0) or 0),
+        "pages_unchanged": int(scrapy_stats.get("mintsuche/pages_not_modified", 0) or 0)
+        + int(scrapy_stats.get("mintsuche/pages_same_hash", 0) or 0),
     }
 
 

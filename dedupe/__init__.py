@@ -4,6 +4,8 @@ Pure: no database, network or clock. Entry points:
 
 * `cluster_offers(offers, previous=…, overrides=…)` → list of `Cluster`;
 * `explain(a, b)` → `Explanation` of one pair;
+* `resolve_providers(offers)` → provider entity id per member key (also in every
+  cluster's ``fields["provider_id"]``);
 * `load_overrides(path)` / `parse_overrides(text)` → `Overrides` (the only I/O).
 
 Offers are any objects with the attributes of ``normalize.NormalizedOffer``
@@ -21,6 +23,7 @@ from dedupe.core import Cluster, Explanation, cluster_offers, explain
 from dedupe.merge import MergedField
 from dedupe.model import OfferLike, member_key, prepare
 from dedupe.overrides import Overrides, OverridesError, load_overrides, parse_overrides
+from dedupe.providers import provider_key, resolve_providers
 from dedupe.scoring import MATCH_THRESHOLD, compare, decide
 
 __all__ = [
@@ -43,4 +46,6 @@ __all__ = [
     "member_key",
     "parse_overrides",
     "prepare",
+    "provider_key",
+    "resolve_providers",
 ]

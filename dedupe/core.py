@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -14,6 +15,7 @@ from dedupe.clustering import MIN_LINK, assign_ids, cluster_indices
 from dedupe.merge import MergedField, merge_offers
 from dedupe.model import OfferLike, Prepared, prepare, prepare_all
 from dedupe.overrides import Overrides
+from dedupe.providers import resolve_providers
 from dedupe.scoring import (
     GATE_CAP,
     MATCH_THRESHOLD,
@@ -56,7 +58,10 @@ _GATE_TEXT = {
     "contrast": "each title has a word the other lacks",
     "title": f"title similarity below {TITLE_GATE:.2f}",
     "provider": f"provider similarity below {PROVIDER_GATE:.2f}",
-    "place": "places are known and far apart",
+    "subject": "one title names a subject the other lacks (a narrower offer)",
+    "place": "places are known and differ (different towns or far apart)",
+    "audience": "the offers are for different audiences (grades, groups or wording)",
+    "formats": "one platform files them under different formats",
 }
 
 
@@ -68,7 +73,8 @@ def _reason(
         head = f"match: score {score:.2f} >= {MATCH_THRESHOLD:.2f}"
     else:
         head = f"no match: score {score:.2f} < {MATCH_THRESHOLD:.2f}"
-    blocking = [g for g in gates if g != "title" or not {"variant", "contrast"} & set(gates)]
+    rules = {"variant", "contrast", "subject"}
+    blocking = [g for g in gates if g != "title" or not rules & set(gates)]
     if blocking and decision == "no_match":
         head += f" (capped at {GATE_CAP:.2f}: " + "; ".join(_GATE_TEXT[g] for g in blocking) + ")"
     return f"{head}; {shown or 'no comparable fields'}"
@@ -178,10 +184,22 @@ def _cluster_offers(
         ordered = sorted(group, key=lambda i: (keys[i], i))
         member_lists.append(sorted({keys[i] for i in ordered}))
     ids = assign_ids(member_lists, previous)
+    provider_ids = resolve_providers(offers)
     clusters: list[Cluster] = []
     for cid, group in zip(ids, groups, strict=True):
         ordered = sorted(group, key=lambda i: (keys[i], i))
         members = sorted({(offers[i].source_id, offers[i].source_key) for i in ordered})
         fields = merge_offers([offers[i] for i in ordered], priority)
+        fields["provider_id"] = _provider_field(members, provider_ids)
         clusters.append(Cluster(id=cid, members=members, fields=fields))
     return clusters
+
+
+def _provider_field(
+    members: list[tuple[str, str]], provider_ids: Mapping[tuple[str, str], str]
+) -> MergedField:
+    """The provider entity of a cluster: the id most members have (ties: smallest id)."""
+    sources = {f"{sid}:{skey}": provider_ids.get((sid, skey)) for sid, skey in members}
+    given = Counter(v for v in sources.values() if v is not None)
+    value = min(given, key=lambda v: (-given[v], v)) if given else None
+    return MergedField(value=value, sources=sources, conflict=len(given) > 1)

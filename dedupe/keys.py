@@ -20,7 +20,9 @@ from urllib.parse import urlsplit
 __all__ = [
     "GENERIC_PROVIDER_WORDS",
     "GENERIC_TITLE_WORDS",
+    "LISTING_WORDS",
     "STOPWORDS",
+    "SUBJECT_TITLE_WORDS",
     "VARIANT_TOKENS",
     "city_matches",
     "fold",
@@ -75,6 +77,20 @@ GENERIC_TITLE_WORDS: frozenset[str] = frozenset(
     seminare schnuppertag schnupperwoche girls day zukunftstag
     """.split()
 )
+#: Words a platform adds to describe the listing, not the offer ("Ferienangebot: …",
+#: "MINT: …"): they never tell two offers apart.
+LISTING_WORDS: frozenset[str] = frozenset(
+    "angebot angebote ferienangebot ferienangebote mint neu new tipp aktuell".split()
+)
+#: Subject words: a title that adds one the other lacks names a narrower offer
+#: ("Schnupperuni" / "Schnupperuni Informatik für Schülerinnen").
+SUBJECT_TITLE_WORDS: frozenset[str] = frozenset(
+    """
+    mathematik mathe informatik physik chemie biologie robotik elektrotechnik elektronik
+    maschinenbau mechatronik astronomie geografie geographie geologie oekologie botanik
+    zoologie mikrotechnologie nanotechnologie biotechnologie programmieren bionik
+    """.split()
+)
 #: The same for organiser names ("Gymnasium …", "Institut für …").
 GENERIC_PROVIDER_WORDS: frozenset[str] = frozenset(
     """
@@ -83,6 +99,7 @@ GENERIC_PROVIDER_WORDS: frozenset[str] = frozenset(
     gesellschaft verband museum akademie deutscher deutsche deutsches kv landesverband
     stadt amt bildung bildungszentrum netzwerk initiative foerderverein freunde
     kammer ingenieurkammer handwerkskammer ihk industrie handelskammer landkreis kreis
+    volkshochschule vhs
     """.split()
 )
 
@@ -107,6 +124,8 @@ _INSTITUTION_SYNONYMS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"\buniversitaet(?:en)?\b"), "uni"),
     (re.compile(r"\buniversity\b"), "uni"),
     (re.compile(r"\bhochschule\s+fuer\s+angewandte\s+wissenschaften\b"), "haw"),
+    (re.compile(r"\bhs\b"), "hochschule"),
+    (re.compile(r"\bgym\b\.?"), "gymnasium"),
 )
 
 # Listing noise in titles: status markers and link texts that crawlers sometimes pick up.
@@ -114,6 +133,7 @@ _TITLE_NOISE = re.compile(
     r"""
     \((?:ausgebucht|abgesagt|entfaellt|verschoben|neu|new|online|warteliste|restplaetze)\)
   | \b(?:ausgebucht|abgesagt|entfaellt|projektbeschreibung|mehr\s+erfahren|weiterlesen)\b
+  | \b(?:warteliste|jetzt\s+anmelden|anmeldung\s+offen|restplaetze)\b
   | ^\s*(?:neu|new)\b\s*[:!-]?
   | \b(?:neu|new)\s*[:!]
   | \bneu\s*$
@@ -316,6 +336,7 @@ def normalize_plz(text: str | None) -> str | None:
     return digits if len(digits) == 5 else None
 
 
+@lru_cache(maxsize=1 << 16)
 def normalize_url(text: str | None) -> str | None:
     """Host plus path of a URL, for equality: scheme, ``www.``, query, fragment, case and
     trailing slash ignored. Accepts bare hosts ("www.inspirata.de").

@@ -98,6 +98,9 @@ class Prepared:
     website_host: str | None
     start: date | None
     end: date | None
+    groups: frozenset[str] = frozenset()  # audience groups (normalize's vocabulary)
+    grades: tuple[int, int] | None = None  # school grade range
+    audience: str = ""  # audience text as a comparison key
 
 
 @lru_cache(maxsize=1 << 16)
@@ -121,6 +124,17 @@ def _float(value: object) -> float | None:
     except (TypeError, ValueError):
         return None
     return number if number == number else None  # NaN → None
+
+
+def _grades(offer: OfferLike) -> tuple[int, int] | None:
+    """School grade range; an open end ("ab Klasse 5") runs to grade 13."""
+    low, high = getattr(offer, "grade_min", None), getattr(offer, "grade_max", None)
+    low = low if isinstance(low, int) else None
+    high = high if isinstance(high, int) else None
+    if low is None and high is None:
+        return None
+    first, last = low if low is not None else 1, high if high is not None else 13
+    return (min(first, last), max(first, last))
 
 
 def prepare(offer: OfferLike) -> Prepared:
@@ -162,6 +176,9 @@ def prepare(offer: OfferLike) -> Prepared:
         website_host=url_host(website),
         start=start if isinstance(start, date) else None,
         end=end if isinstance(end, date) else None,
+        groups=frozenset(getattr(offer, "groups", None) or ()),
+        grades=_grades(offer),
+        audience=normalize_title(getattr(offer, "audience_text", None)),
     )
 
 

@@ -20,13 +20,22 @@ one provider's different offers in one town ("Mathecamp" / "Schülerzirkel") are
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
 from rapidfuzz import fuzz, process, utils
+from rapidfuzz.distance import OSA
 
-from dedupe.keys import GENERIC_TITLE_WORDS, city_matches, variants_conflict
+from dedupe.keys import (
+    GENERIC_TITLE_WORDS,
+    LISTING_WORDS,
+    SUBJECT_TITLE_WORDS,
+    city_matches,
+    stem,
+    variants_conflict,
+)
 from dedupe.model import NameWords, Prepared
 
 __all__ = [
@@ -40,6 +49,7 @@ __all__ = [
     "distance_km",
     "name_similarity",
     "place_similarity",
+    "audience_similarity",
     "quick_score",
     "titles_contrast",
     "title_candidates",
@@ -57,6 +67,7 @@ WEIGHTS: dict[str, float] = {
     "dates": 0.10,
     "subjects": 0.05,
     "formats": 0.05,
+    "audience": 0.05,
 }
 #: Score at or above which two offers are the same offer.
 MATCH_THRESHOLD = 0.75
@@ -68,6 +79,8 @@ PROVIDER_GATE = 0.5
 GATE_CAP = 0.6
 #: Distance up to which two coordinates are the same place, and where similarity hits 0.
 NEAR_KM, FAR_KM = 1.0, 25.0
+#: Audiences below this similarity never match.
+AUDIENCE_GATE = 0.5
 
 _PROCESS = utils.default_process
 
@@ -118,12 +131,47 @@ def _words_similarity(a: NameWords | None, b: NameWords | None) -> float | None:
     if a is None or b is None:
         return None
     shared = a.words & b.words
-    if shared & a.specific:
-        return fuzz.token_set_ratio(a.spaced, b.spaced, processor=_PROCESS) / 100.0
+    if shared & a.specific or _share_misspelt(a, b):
+        return fuzz.token_set_ratio(a.spaced, b.spaced) / 100.0
     if shared:
         return _generic_overlap(a, b, shared)
-    ratio = fuzz.ratio(a.compact, b.compact, processor=_PROCESS) / 100.0
+    ratio = fuzz.ratio(a.compact, b.compact) / 100.0
     return max(0.0, (ratio - 0.5) * 2.0)
+
+
+#: Two words this long or longer with this character ratio count as the same word
+#: ("Lehrerfortbildung" / "Lehrerfortbildungen"); shorter words must be equal, or, from
+#: `TYPO_MIN_LENGTH` letters on, differ by one typo (one letter added, dropped, changed
+#: or two swapped: "Knobelafgaben", "Pilez").
+SAME_WORD_MIN_LENGTH, SAME_WORD_RATIO = 7, 88.0
+TYPO_MIN_LENGTH = 4
+
+
+@lru_cache(maxsize=1 << 18)
+def same_word(word: str, other: str) -> bool:
+    """Whether two (folded, stemmed) words are the same word up to a typo or an ending."""
+    if word == other:
+        return True
+    lw, lo = len(word), len(other)
+    if lw < TYPO_MIN_LENGTH or lo < TYPO_MIN_LENGTH or word.isdigit() or other.isdigit():
+        return False
+    diff = lw - lo
+    if -1 <= diff <= 1 and OSA.distance(word, other, score_cutoff=1) <= 1:
+        return True
+    return (
+        lw >= SAME_WORD_MIN_LENGTH
+        and lo >= SAME_WORD_MIN_LENGTH
+        and abs(diff) <= (lw + lo) * (1.0 - SAME_WORD_RATIO / 100.0)
+        and bool(fuzz.ratio(word, other, processor=None, score_cutoff=SAME_WORD_RATIO))
+    )
+
+
+def _share_misspelt(a: NameWords, b: NameWords) -> bool:
+    """Whether a specific word of *a* is a misspelling of a word of *b*."""
+    for word in a.specific - b.words:
+        if len(word) >= TYPO_MIN_LENGTH and any(same_word(word, other) for other in b.words):
+            return True
+    return False
 
 
 def distance_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
@@ -135,21 +183,23 @@ def distance_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
 
 
 def place_similarity(a: Prepared, b: Prepared) -> float | None:
-    """1 for the same PLZ or town (or coordinates within `NEAR_KM`), falling to 0 with
-    distance; ``None`` when the two offers share no kind of place information."""
+    """1 for the same PLZ or town (or coordinates within `NEAR_KM`); 0 for two different
+    named towns (a programme run in Felsberg and in Gudensberg is two offers, however close
+    the towns); otherwise falling to 0 with distance. ``None`` when the two offers share
+    no kind of place information."""
     if a.plz and b.plz and a.plz == b.plz:
         return 1.0
-    candidates: list[float] = []
-    if a.city and b.city:
-        if city_matches(a.city, b.city):
-            return 1.0
-        candidates.append(0.0)
-    elif a.plz and b.plz:
-        candidates.append(0.5 if a.plz[:2] == b.plz[:2] else 0.0)
+    geo: float | None = None
     if a.lat is not None and b.lat is not None and a.lon is not None and b.lon is not None:
         d = distance_km(a.lat, a.lon, b.lat, b.lon)
-        geo = 1.0 - (d - NEAR_KM) / (FAR_KM - NEAR_KM)
-        candidates.append(min(1.0, max(0.0, geo)))
+        geo = min(1.0, max(0.0, 1.0 - (d - NEAR_KM) / (FAR_KM - NEAR_KM)))
+    if a.city and b.city:
+        return 1.0 if city_matches(a.city, b.city) or geo == 1.0 else 0.0
+    candidates: list[float] = []
+    if a.plz and b.plz:
+        candidates.append(0.5 if a.plz[:2] == b.plz[:2] else 0.0)
+    if geo is not None:
+        candidates.append(geo)
     return max(candidates) if candidates else None
 
 
@@ -181,6 +231,30 @@ def _jaccard(a: frozenset[str], b: frozenset[str]) -> float | None:
     return len(a & b) / len(a | b)
 
 
+def _ranges_overlap(a: tuple[int, int], b: tuple[int, int]) -> bool:
+    return a[0] <= b[1] and b[0] <= a[1]
+
+
+def audience_similarity(a: Prepared, b: Prepared) -> float | None:
+    """Whom the offers are for, in [0, 1]; ``None`` when not comparable.
+
+    The lowest of: grade ranges (1 if they overlap, else 0), audience groups (Jaccard),
+    and for two records of the *same* platform the audience wording (``token_set_ratio``;
+    a platform describes one offer's audience the same way each time it lists it, while
+    two platforms word it differently). A tour for primary pupils and the same tour for
+    apprentices are two offers.
+    """
+    sims: list[float] = []
+    if a.grades and b.grades:
+        sims.append(1.0 if _ranges_overlap(a.grades, b.grades) else 0.0)
+    groups = _jaccard(a.groups, b.groups)
+    if groups is not None:
+        sims.append(groups)
+    if a.source_id == b.source_id and a.audience and b.audience:
+        sims.append(fuzz.token_set_ratio(a.audience, b.audience, processor=_PROCESS) / 100.0)
+    return min(sims) if sims else None
+
+
 def _url_similarity(a: Prepared, b: Prepared) -> float | None:
     """1 for the same offer page (host and a non-empty path); otherwise not counted: every
     platform links its own detail page, so different URLs say nothing."""
@@ -206,55 +280,69 @@ def title_candidates(a: NameWords, others: Sequence[NameWords | None]) -> list[i
     ruled out without a Python-level comparison each.
     """
     specific: list[int] = []
-    none: list[int] = []
-    passed: list[int] = []
+    rest: list[int] = []
     for position, other in enumerate(others):
         if other is None:
             continue
-        shared = a.words & other.words
-        if shared & a.specific:
+        if a.words & other.words & a.specific:
             specific.append(position)
-        elif shared:
+        else:
+            rest.append(position)
+    # Shared specific words (exact, or one misspelt) are scored by token_set_ratio; the
+    # misspelling check is slow, so only pairs whose token_set_ratio passes are checked.
+    screened = specific + rest
+    hits = (
+        {
+            screened[index]
+            for _, _, index in process.extract(
+                a.spaced,
+                [others[p].spaced for p in screened],  # type: ignore[union-attr]
+                scorer=fuzz.token_set_ratio,
+                processor=None,  # name words are normalised already
+                score_cutoff=TITLE_GATE * 100.0 - 1e-9,
+                limit=None,
+            )
+        }
+        if screened
+        else set()
+    )
+    passed = [p for p in specific if p in hits]
+    none: list[int] = []
+    for position in rest:
+        other = others[position]
+        assert other is not None
+        if position in hits and _share_misspelt(a, other):
+            passed.append(position)
+            continue
+        shared = a.words & other.words
+        if shared:
             if _generic_overlap(a, other, shared) >= TITLE_GATE:
                 passed.append(position)
         else:
             none.append(position)
-    for positions, scorer, query, attr, cutoff in (
-        (specific, fuzz.token_set_ratio, a.spaced, "spaced", TITLE_GATE),
-        (none, fuzz.ratio, a.compact, "compact", 0.5 + TITLE_GATE / 2.0),
-    ):
-        if positions:
-            choices = [getattr(others[p], attr) for p in positions]
-            hits = process.extract(
-                query,
-                choices,
-                scorer=scorer,
-                processor=_PROCESS,
-                score_cutoff=cutoff * 100.0 - 1e-9,
-                limit=None,
-            )
-            passed.extend(positions[index] for _, _, index in hits)
+    if none:
+        choices = [others[p].compact for p in none]  # type: ignore[union-attr]
+        hits_none = process.extract(
+            a.compact,
+            choices,
+            scorer=fuzz.ratio,
+            processor=None,
+            score_cutoff=(0.5 + TITLE_GATE / 2.0) * 100.0 - 1e-9,
+            limit=None,
+        )
+        passed.extend(none[index] for _, _, index in hits_none)
     return sorted(passed)
 
 
-#: Two words this long or longer with this character ratio count as the same word
-#: ("Lehrerfortbildung" / "Lehrerfortbildungen"); shorter words must be equal.
-SAME_WORD_MIN_LENGTH, SAME_WORD_RATIO = 7, 88.0
+_SUBJECT_STEMS = frozenset(stem(w) for w in SUBJECT_TITLE_WORDS)
+_LISTING_STEMS = frozenset(stem(w) for w in LISTING_WORDS)
 
 
 def _unmatched(words: frozenset[str], others: frozenset[str]) -> bool:
     """Whether some word of *words* has no equal or near-equal word in *others*."""
-    for word in words:
-        if word in others:
-            continue
-        if len(word) >= SAME_WORD_MIN_LENGTH and any(
-            len(other) >= SAME_WORD_MIN_LENGTH
-            and fuzz.ratio(word, other, processor=_PROCESS, score_cutoff=SAME_WORD_RATIO)
-            for other in others
-        ):
-            continue
-        return True
-    return False
+    return any(
+        word not in others and not any(same_word(word, other) for other in others) for word in words
+    )
 
 
 def titles_contrast(a: Prepared, b: Prepared) -> bool:
@@ -263,9 +351,11 @@ def titles_contrast(a: Prepared, b: Prepared) -> bool:
     "WHZ FerienUni-Herbst" / "WHZ FerienUni-Sommer", "Lebensraum Wald" / "Lebensraum
     Wiese", "Mentoring für Schülerinnen" / "Team-Mentoring": the words that differ are
     what tells the offers apart. When only one side has extra words it is the same offer
-    described at more length. A word that names the *other* offer's provider or town (or
-    the provider's acronym: "HTWK" for "Hochschule für Technik, Wirtschaft und Kultur") do not
-    count: "Ferienhochschule der HTWK" / "Ferienhochschule. Schnupperstudium in den
+    described at more length. Words that match up to a typo (`same_word`) are equal.
+    Words that do not count: listing words a platform adds ("Ferienangebot: …", see
+    `dedupe.keys.LISTING_WORDS`), and a word that names the *other* offer's provider or
+    town (or the provider's acronym: "HTWK" for "Hochschule für Technik, Wirtschaft und
+    Kultur"): "Ferienhochschule der HTWK" / "Ferienhochschule. Schnupperstudium in den
     Ferien" is one offer. A word that *both* records' provider or town contain still
     counts ("Studentin auf Probe am Standort Elsfleth" / "… Oldenburg" by the "Jade
     Hochschule Wilhelmshaven Oldenburg Elsfleth").
@@ -273,9 +363,37 @@ def titles_contrast(a: Prepared, b: Prepared) -> bool:
     if a.title_words is None or b.title_words is None:
         return False
     a_words, b_words = a.title_words.words, b.title_words.words
+    a_extra = a_words - b_words - (b.context - a.context) - _LISTING_STEMS
+    b_extra = b_words - a_words - (a.context - b.context) - _LISTING_STEMS
+    return _unmatched(a_extra, b_words) and _unmatched(b_extra, a_words)
+
+
+def title_adds_subject(a: Prepared, b: Prepared) -> bool:
+    """Whether one title names a subject the other lacks: "SchnupperUni" / "Schnupperuni
+    Informatik für Schülerinnen", "Schülerlabore der RWTH" / "Schülerlabor Informatik der
+    RWTH": the longer title is a narrower offer of the same provider, not the same one."""
+    if a.title_words is None or b.title_words is None:
+        return False
+    a_words, b_words = a.title_words.words, b.title_words.words
     a_extra = a_words - b_words - (b.context - a.context)
     b_extra = b_words - a_words - (a.context - b.context)
-    return _unmatched(a_extra, b_words) and _unmatched(b_extra, a_words)
+    return bool(
+        (a_extra & _SUBJECT_STEMS and _unmatched(a_extra & _SUBJECT_STEMS, b_words))
+        or (b_extra & _SUBJECT_STEMS and _unmatched(b_extra & _SUBJECT_STEMS, a_words))
+    )
+
+
+def _variants_misspelt(a: Prepared, b: Prepared) -> bool:
+    """Whether every variant word that only one title has is a misspelling of a word of
+    the other title ("für Mädchen" / "für Mdächen"); numbers must still agree."""
+    words_a, words_b = a.title.split(), b.title.split()
+    only_a = {t for t in a.title_variants - b.title_variants if not t.isdigit()}
+    only_b = {t for t in b.title_variants - a.title_variants if not t.isdigit()}
+    if any(t.isdigit() for t in a.title_variants ^ b.title_variants):
+        return False
+    return all(any(same_word(t, w) for w in words_b) for t in only_a) and all(
+        any(same_word(t, w) for w in words_a) for t in only_b
+    )
 
 
 def _title_similarity(a: Prepared, b: Prepared) -> tuple[float | None, str | None]:
@@ -289,11 +407,16 @@ def _title_similarity(a: Prepared, b: Prepared) -> tuple[float | None, str | Non
         or a.title_words.compact == b.title_words.compact  # "MINT 4 Girls" = "MINT4Girls"
     ):
         return title, None
-    if variants_conflict(a.title_variants, b.title_variants):
+    if variants_conflict(a.title_variants, b.title_variants) and not _variants_misspelt(a, b):
         return 0.5, "variant"
     if titles_contrast(a, b):
         return 0.5, "contrast"
+    if title_adds_subject(a, b):
+        return 0.5, "subject"
     return title, None
+
+
+_TITLE_RULES = frozenset({"variant", "contrast", "subject"})
 
 
 def compare(a: Prepared, b: Prepared) -> Comparison:
@@ -313,6 +436,7 @@ def _compare(a: Prepared, b: Prepared, title_result: tuple[float | None, str | N
         "dates": date_similarity(a, b),
         "subjects": _jaccard(a.subjects, b.subjects),
         "formats": _jaccard(a.formats, b.formats),
+        "audience": audience_similarity(a, b),
     }
     total = weight = 0.0
     for name, sim in sims.items():
@@ -327,7 +451,13 @@ def _compare(a: Prepared, b: Prepared, title_result: tuple[float | None, str | N
         gates.append("provider")
     if place is not None and place == 0.0:
         gates.append("place")
-    score = min(raw, GATE_CAP) if set(gates) - {"variant", "contrast"} else raw
+    audience = sims["audience"]
+    if audience is not None and audience < AUDIENCE_GATE:
+        gates.append("audience")
+    # One platform files one offer under the same formats each time it lists it.
+    if a.source_id == b.source_id and sims["formats"] == 0.0:
+        gates.append("formats")
+    score = min(raw, GATE_CAP) if set(gates) - _TITLE_RULES else raw
     return Comparison(similarities=sims, raw_score=raw, score=score, gates=gates)
 
 

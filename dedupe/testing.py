@@ -30,3 +30,7 @@ class SimpleOffer:
     end: date | None = None
     cost_kind: str = "unknown"
     girls: bool = False
+    audience_text: str | None = None
+    groups: list[str] = field(default_factory=list)
+    grade_min: int | None = None
+    grade_max: int | None = None

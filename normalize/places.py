@@ -24,7 +24,9 @@ City-only geocoding (no PLZ): the city name is matched case-insensitively agains
 place names, ignoring a parenthesised qualifier ("Halle (Saale)" -> "Halle"); names like
 "Frankfurt am Main" are also reachable by their first word ("Frankfurt"). Candidates are
 grouped by (place, Bundesland, Kreis). A qualifier or a given Bundesland narrows the groups
-("Halle (Westf.)" -> the group in Nordrhein-Westfalen). Of the remaining groups, the one
+("Halle (Westf.)" -> the group in Nordrhein-Westfalen); a qualifier that is itself a place
+name narrows to the groups in its Kreis ("Ostenfeld (Husum)" -> Ostenfeld in Kreis
+Nordfriesland, not in Rendsburg-Eckernförde). Of the remaining groups, the one
 with the most PLZ wins ("Halle" -> Halle (Saale), 13 PLZ, not the one-PLZ villages;
 "Frankfurt" -> Frankfurt am Main, not Frankfurt (Oder)); between groups with equally many
 PLZ, the one whose Kreis is named after the place wins ("Borken" -> Kreis Borken in
@@ -323,6 +325,11 @@ class Gazetteer:
                     for w in q_words
                 )
             ]
+            if not narrowed:
+                # "Ostenfeld (Husum)": the qualifier is a nearby place; keep the candidates
+                # in a Kreis where a place of that name lies
+                kreise = {e[2].landkreis for e in self._names.get(qualifier, []) if e[0]}
+                narrowed = [e for e in groups if e[2].landkreis and e[2].landkreis in kreise]
             if narrowed:
                 groups = narrowed
         state = normalize_bundesland(bundesland)

@@ -21,8 +21,9 @@ Order of precedence:
 - subjects/formats: the source's own ``subjects``/``formats`` labels plus ``tags``; only when
   these give nothing, keywords in title and description. Labels that map to nothing are
   kept in ``unmapped`` under their field name (``tags`` only when a tag maps to neither
-  subjects nor formats); audience labels that yield nothing and cost text of kind
-  ``unknown`` are recorded there too, for the coverage report.
+  subjects nor formats); ``gta`` "ja" (Ganztagsangebot) adds ag to the formats, an answer
+  ``map_gta`` does not know is kept under ``gta``; audience labels that yield nothing and
+  cost text of kind ``unknown`` are recorded there too, for the coverage report.
 """
 
 from __future__ import annotations
@@ -49,11 +50,25 @@ from normalize.vocab import (
     SUBJECT_LABELS,
     formats_from_text,
     map_formats,
+    map_gta,
     map_subjects,
     subjects_from_text,
 )
 
-__all__ = ["NormalizeError", "NormalizedOffer", "normalize_record"]
+__all__ = ["RAW_FIELDS_READ", "NormalizeError", "NormalizedOffer", "normalize_record"]
+
+#: The raw fields ``normalize_record`` reads. Every other raw field (``participants``,
+#: ``opening_hours``, ``school_type``, ``venue``, a source's own keys) has
+#: no place in ``NormalizedOffer`` yet and stays only in the raw store; the coverage report
+#: (``normalize.coverage.unread_raw_fields``) lists them per source with their values, so
+#: none is dropped in silence.
+RAW_FIELDS_READ: frozenset[str] = frozenset(
+    {
+        "title", "description", "provider", "url", "website", "street", "house_number",
+        "plz", "city", "district", "address", "country", "bundesland", "lat", "lon", "wkt",
+        "subjects", "formats", "tags", "gta", "audience", "costs", "dates",
+    }
+)  # fmt: skip
 
 
 class NormalizeError(ValueError):
@@ -241,17 +256,22 @@ def normalize_record(record: RawRecord, *, gazetteer: Gazetteer, now: datetime) 
         subjects = subjects_from_text(fallback_text)
     if not formats:
         formats = formats_from_text(fallback_text)
-    for name, values in (("subjects", subj_un), ("formats", fmt_un), ("tags", tag_un)):
+    gta_fmt, gta_un = map_gta(_text(fields, "gta"))
+    formats = _merge(formats, gta_fmt, order=list(FORMAT_LABELS))
+    named = (("subjects", subj_un), ("formats", fmt_un), ("tags", tag_un), ("gta", gta_un))
+    for name, values in named:
         if values:
             unmapped[name] = values
 
     # --- audience, costs, dates ---------------------------------------------------------
     audience_labels = _labels(fields, "audience")
     audience_text = ", ".join(audience_labels) or None
-    audience = parse_audience(audience_labels) if audience_labels else parse_audience(None)
-    empty_audience = [
-        label for label in audience_labels if parse_audience(label) == parse_audience(None)
-    ]
+    nothing = parse_audience(None)
+    audience = parse_audience(audience_labels) if audience_labels else nothing
+    if len(audience_labels) == 1:
+        empty_audience = audience_labels if audience == nothing else []
+    else:
+        empty_audience = [label for label in audience_labels if parse_audience(label) == nothing]
     if empty_audience:
         unmapped["audience"] = empty_audience
     costs_text = _text(fields, "costs")

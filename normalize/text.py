@@ -98,7 +98,19 @@ _BREAK = "\u2029"  # paragraph separator used as placeholder while cleaning
 
 
 def _strip_unsafe_chars(text: str) -> str:
-    """Drop NUL, control, format and surrogate characters; tabs become spaces."""
+    """Drop NUL, control, format and surrogate characters; tabs become spaces.
+
+    Fast path: a line with only printable characters (no category C*, no separator other
+    than the space) has nothing to drop or replace, so only the other lines are scanned.
+    """
+    if text.isprintable():
+        return text
+    return "\n".join(
+        line if line.isprintable() else _strip_unsafe_line(line) for line in text.split("\n")
+    )
+
+
+def _strip_unsafe_line(text: str) -> str:
     out = []
     for ch in text:
         if ch in "\n" + _BREAK:

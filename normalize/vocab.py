@@ -21,6 +21,13 @@ no format and stays unmapped. MINT Zukunft schaffen awards ("MINT-freundliche Sc
 "Digitale Schule") -> mint_schule; "Digitale Schule" also gives informatik. Leipzig's
 "Energie" tag -> technik and umwelt; "Umweltbildung" -> umwelt.
 
+Ganztagsangebot (``gta``, Leipzig's ``ld:GTA`` per focus, ``map_gta``): a "ja" means schools
+can book the offer as a Ganztagsangebot, a regular activity at school in the all-day
+programme, so it gives ag, in addition to the formats from labels or text. "nein" and the
+conditional answers ("nach Absprache", "ggf.", "optional, nur mit Partner") give nothing;
+any other answer is returned unmapped. The place-level tag "GTA" (the place offers some
+Ganztagsangebote) is less specific and stays an unmapped tag.
+
 ``subjects_from_text``/``formats_from_text`` run the keyword rules on free text; the record
 normalizer uses them only when a source gives no usable labels.
 """
@@ -39,6 +46,7 @@ __all__ = [
     "formats_from_text",
     "label_key",
     "map_formats",
+    "map_gta",
     "map_subjects",
     "subjects_from_text",
 ]
@@ -304,3 +312,22 @@ def map_subjects(labels: Iterable[str] | str | None) -> tuple[list[str], list[st
 def map_formats(labels: Iterable[str] | str | None) -> tuple[list[str], list[str]]:
     """Map a source's format/type labels to ``(format ids, unmapped labels)``."""
     return _map(labels, FORMAT_MAP, _FORMAT_RULES, _FORMAT_ORDER)
+
+
+_GTA_YES_RE = re.compile(r"\bja\b|^nur gta$")
+_GTA_NO_RE = re.compile(
+    r"^(?:nein\b|nach absprache$|ggf\.?$|gegebenenfalls$|optional\b|auf anfrage$)"
+)
+
+
+def map_gta(value: str | None) -> tuple[list[str], list[str]]:
+    """Map a Ganztagsangebot answer to ``(format ids, unmapped)``: "ja" -> ``["ag"]``."""
+    text = " ".join((value or "").split())
+    key = text.casefold()
+    if not key:
+        return [], []
+    if _GTA_NO_RE.search(key):
+        return [], []
+    if _GTA_YES_RE.search(key):
+        return ["ag"], []
+    return [], [text]

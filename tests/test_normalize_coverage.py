@@ -32,6 +32,7 @@ def test_coverage_report() -> None:
     }
     assert a.fields["title"] == 100.0
     assert a.fields["girls"] == 0.0
+    assert a.fields["cost_kind"] == 25.0  # "unknown" is no value
     assert a.unmapped == {"tags": [("GTA", 2), ("BehiGe", 1)]}
     assert report["b"].fields["girls"] == 100.0
     assert report["*"].offers == 5
@@ -40,3 +41,27 @@ def test_coverage_report() -> None:
 
 def test_empty() -> None:
     assert [(c.source_id, c.offers) for c in coverage_report([])] == [("*", 0)]
+
+
+def test_unread_raw_fields() -> None:
+    from datetime import UTC, datetime
+
+    from crawlers.records import RawRecord
+    from normalize.coverage import RawFieldUse, unread_raw_fields
+
+    now = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
+    records = [
+        # values as in the leipzig_mint_orte snapshot (ld:GTA, ld:Teilnehmerzahl)
+        RawRecord.make("orte", "1", "u", now, {"title": "A", "gta": "ja", "participants": "30"}),
+        RawRecord.make("orte", "2", "u", now, {"title": "B", "gta": "ja", "participants": ""}),
+        RawRecord.make("orte", "3", "u", now, {"title": "C", "gta": "nein"}),
+        RawRecord.make("orte", "4", "u", now, {"title": "D", "tags": ["GTA"]}),
+        RawRecord.make("mzs", "1", "u", now, {"title": "E", "school_type": ["Gymnasium", " "]}),
+        RawRecord.make("kmm", "1", "u", now, {"title": "F", "costs": "keine"}),
+    ]
+    report = unread_raw_fields(records, top=1)
+    assert report == {
+        "kmm": [],
+        "mzs": [RawFieldUse("school_type", 100.0, [("Gymnasium", 1)])],
+        "orte": [RawFieldUse("participants", 25.0, [("30", 1)])],  # gta is read
+    }

@@ -168,6 +168,9 @@ def test_repair_plz_without_gazetteer() -> None:
         ("Weiden in der Oberpfalz", None, "Weiden", "Bayern"),
         ("St. Ingbert", None, "Sankt Ingbert", "Saarland"),
         ("Borken", "Hessen", "Borken", "Hessen"),
+        # the qualifier is a place: Ostenfeld in Nordfriesland (Husum's Kreis), not the one
+        # in Rendsburg-Eckernförde
+        ("Ostenfeld (Husum)", None, "Ostenfeld", "Schleswig-Holstein"),
     ],
 )
 def test_geocode_city(gaz: Gazetteer, city, bundesland, name, state) -> None:
@@ -194,7 +197,8 @@ def test_geocode_city_coordinates_are_plausible(gaz: Gazetteer) -> None:
         # real komm-mach-mint cities that stay ambiguous (equal namesakes, no Kreis seat)
         "Garching",
         "Seefeld",
-        "Ostenfeld (Husum)",
+        "Ostenfeld",
+        "Seefeld (Tirol)",
         "Deutschland, alle Bundesländer",
     ],
 )
@@ -280,3 +284,10 @@ def test_normalize_bundesland(raw, expected) -> None:
 def test_sixteen_bundeslaender() -> None:
     assert len(BUNDESLAENDER) == 16
     assert all(normalize_bundesland(name) == name for name in BUNDESLAENDER)
+
+
+def test_qualifier_place_picks_its_kreis(gaz: Gazetteer) -> None:
+    match = gaz.geocode_city("Ostenfeld (Husum)")
+    assert match is not None and match.landkreis == "Kreis Nordfriesland"
+    # Ostenfeld (Husum) lies at 54.47 N, 9.23 E
+    assert haversine_km(match.lat, match.lon, 54.4667, 9.2333) < 10

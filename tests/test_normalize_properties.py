@@ -137,3 +137,26 @@ def test_normalize_record_total_and_stable(fields: dict) -> None:
         return
     assert offer.title
     assert normalize_record(record, gazetteer=GAZ, now=NOW) == offer
+
+
+def _strip_reference(text: str) -> str:
+    """The per-character definition of ``_strip_unsafe_chars`` (before its fast path)."""
+    import unicodedata
+
+    out = []
+    for ch in text:
+        if ch in "\n\u2029":
+            out.append(ch)
+        elif ch in "\t\r\f\v":
+            out.append(" " if ch != "\r" else "\n")
+        elif unicodedata.category(ch) not in ("Cc", "Cs", "Co", "Cn", "Cf"):
+            out.append(ch)
+    return "".join(out)
+
+
+@given(st.text(alphabet=st.characters(codec=None)) | st.text("ab\n\r\t\x00\u200b\u2029 \xa0"))
+@settings(max_examples=500, deadline=None)
+def test_strip_unsafe_chars_fast_path_is_exact(text: str) -> None:
+    from normalize.text import _strip_unsafe_chars
+
+    assert _strip_unsafe_chars(text) == _strip_reference(text)

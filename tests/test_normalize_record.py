@@ -233,3 +233,81 @@ def test_address_fills_missing_parts() -> None:
         "Leipzig",
         "Sachsen",
     )
+
+
+# fields of the leipzig_mint_orte snapshot (ADFC.Kurse) that normalize has no place for
+_UNREAD = {
+    "participants": "mind. 10 max. 30",
+    "opening_hours": "Dienstag bis Donnerstag 14:00 - 18:00 Uhr",
+    "school_type": "Gymnasium",
+    "venue": "Peterssteinweg 18",
+}
+_READ_ONE_BY_ONE = {
+    "title": "Radfahrschule",
+    "description": "Kurse für Kinder",
+    "provider": "ADFC Leipzig",
+    "url": "https://example.org/kurs",
+    "website": "www.adfc-leipzig.de",
+    "street": "Peterssteinweg",
+    "house_number": "18",
+    "plz": "04107",
+    "city": "Leipzig",
+    "district": "Zentrum-Süd",
+    "address": "Leipzig, Peterssteinweg 18",
+    "country": "Kroatien",
+    "bundesland": "Sachsen",
+    "lat": "51.33",
+    "lon": "12.37",
+    "wkt": "Point(12.37 51.34)",
+    "subjects": ["Chemie"],
+    "formats": ["Schülerlabor"],
+    "tags": ["Technik"],
+    "gta": "ja",
+    "audience": "ab 10 Jahre",
+    "costs": "kostenlos",
+    "dates": "11.04.2018",
+}
+
+
+def test_raw_fields_read_is_what_normalize_reads() -> None:
+    from normalize.record import RAW_FIELDS_READ
+
+    assert set(_READ_ONE_BY_ONE) == RAW_FIELDS_READ
+    base = {"title": "Kurs"}
+    plain = _norm("leipzig_mint_orte", base)
+    # every listed field changes the offer (country only with a PLZ, a house number only
+    # with a street, a latitude only with a longitude and vice versa)
+    context = {
+        "country": {"plz": "04107"},
+        "house_number": {"street": "Peterssteinweg"},
+        "lat": {"lon": "12.37"},
+        "lon": {"lat": "51.33"},
+    }
+    for name, value in _READ_ONE_BY_ONE.items():
+        without = {**base, **context.get(name, {})}
+        with_it = _norm("leipzig_mint_orte", {**without, name: value})
+        assert with_it != _norm("leipzig_mint_orte", without), name
+    # the fields outside it change nothing: they stay in the raw store (coverage report)
+    assert not set(_UNREAD) & RAW_FIELDS_READ
+    assert _norm("leipzig_mint_orte", {**base, **_UNREAD}) == plain
+
+
+def test_gta_adds_ag_to_the_formats_from_text() -> None:
+    from normalize.vocab import FORMAT_LABELS
+
+    # Auwaldstation.Anderes (leipzig_mint_orte): tags give a subject but no format, so the
+    # formats come from the text; GTA "ja" adds ag to them
+    fields = {
+        "title": "Projekttage, Praktika, Exkursionen",
+        "tags": ["BehiGe", "GTA", "Umweltbildung"],
+        "gta": "ja",
+    }
+    offer = _norm("leipzig_mint_orte", fields)
+    without = _norm("leipzig_mint_orte", {**fields, "gta": "nein"})
+    assert "ag" not in without.formats and without.formats
+    expected = {*without.formats, "ag"}
+    assert offer.formats == [f for f in FORMAT_LABELS if f in expected]  # vocabulary order
+    assert offer.unmapped == {"tags": ["BehiGe", "GTA"]}
+    odd = _norm("leipzig_mint_orte", {**fields, "gta": "zur eigenen Gestaltung"})
+    assert odd.formats == without.formats
+    assert odd.unmapped["gta"] == ["zur eigenen Gestaltung"]

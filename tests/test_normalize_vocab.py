@@ -177,3 +177,27 @@ def test_label_key() -> None:
 def test_none_and_string_input() -> None:
     assert map_subjects(None) == ([], [])
     assert map_formats("Wettbewerbe") == (["wettbewerb"], [])
+
+
+# every distinct ld:GTA answer in the leipzig_mint_orte snapshot (MINT-Broschüre 2014)
+GTA_ANSWERS = [
+    ("ja", ["ag"], []),
+    ("nein", [], []),
+    ("nach Absprache", [], []),
+    ("nein ca. 1 - 1,5 Std.", [], []),
+    ("ggf.", [], []),
+    ("ca. 3 Stunden ja", ["ag"], []),
+    ("2 - 3 Stunden ja", ["ag"], []),
+    ("optional, nur mit Partner", [], []),
+    ("zur eigenen Gestaltung", [], ["zur eigenen Gestaltung"]),
+    ("nur GTA", ["ag"], []),
+    ("", [], []),
+    (None, [], []),
+]
+
+
+@pytest.mark.parametrize("answer,ids,unmapped", GTA_ANSWERS)
+def test_map_gta(answer, ids, unmapped) -> None:
+    from normalize.vocab import map_gta
+
+    assert map_gta(answer) == (ids, unmapped)

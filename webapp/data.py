@@ -6,7 +6,9 @@ All database and index access of the web layer goes through here (as flaskr's `d
 from __future__ import annotations
 
 import threading
+from datetime import date, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from flask import Flask, current_app
 
@@ -30,6 +32,15 @@ def _engine() -> Any:
     engine = get_engine(settings().database_url)
     init_db(engine)
     return engine
+
+
+def today() -> date:
+    """The site's "today": ``app.config["TODAY"]`` when set (tests pass it in), else the date
+    in Germany."""
+    fixed = current_app.config.get("TODAY")
+    if isinstance(fixed, date):
+        return fixed
+    return datetime.now(ZoneInfo("Europe/Berlin")).date()
 
 
 def index() -> SearchIndex | None:
@@ -81,3 +92,16 @@ def platforms() -> list[dict[str, Any]]:
 def _detach(row: Any) -> Any:
     """A plain copy of a row that outlives its session."""
     return type(row).model_validate(row.model_dump()) if hasattr(row, "model_dump") else row
+
+
+def cluster_ids(limit: int) -> list[tuple[str, datetime | None]]:
+    """(id, last_seen) of up to ``limit`` catalogue entries, by id (for the sitemap)."""
+    from sqlmodel import select
+
+    from catalog.schema import ClusterRow
+
+    with session_scope(_engine()) as session:
+        rows = session.exec(
+            select(ClusterRow.id, ClusterRow.last_seen).order_by(ClusterRow.id).limit(limit)
+        ).all()
+        return [(row[0], row[1]) for row in rows]

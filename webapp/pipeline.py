@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -22,6 +23,8 @@ from dedupe import Overrides, cluster_offers, load_overrides
 from normalize import NormalizedOffer, normalize_record
 from normalize.places import load_gazetteer
 from normalize.vocab import FORMAT_LABELS, SUBJECT_LABELS
+from webapp.policy import check as check_policy
+from webapp.policy import load_policy, policy_file
 
 Progress = Callable[[str], None]
 
@@ -35,6 +38,9 @@ class RebuildReport:
     clusters: int = 0
     dropped: Counter[str] = field(default_factory=Counter)
     per_source: Counter[str] = field(default_factory=Counter)
+    stale: Counter[str] = field(default_factory=Counter)
+    published: int = 0
+    unpublished: Counter[str] = field(default_factory=Counter)
 
 
 def jsonable(value: Any) -> Any:
@@ -90,6 +96,9 @@ def _search_doc(row: dict[str, Any], members: list[NormalizedOffer]) -> SearchDo
     grades_min = [m.grade_min for m in members if m.grade_min is not None]
     grades_max = [m.grade_max for m in members if m.grade_max is not None]
     descriptions = sorted({m.description for m in members if m.description}, key=len)
+    # the members' earliest date range (a series listed on several platforms shares it)
+    dated = sorted((m.start or m.end, m.end or m.start) for m in members if m.start or m.end)
+    start, end = dated[0] if dated else (None, None)
     return SearchDoc(
         cluster_id=row["id"],
         title=row["title"] or "",
@@ -111,6 +120,8 @@ def _search_doc(row: dict[str, Any], members: list[NormalizedOffer]) -> SearchDo
         girls=any(m.girls for m in members),
         keywords=[SUBJECT_LABELS.get(s, s) for s in row["subjects"]]
         + [FORMAT_LABELS.get(f, f) for f in row["formats"]],
+        start=start,
+        end=end,
     )
 
 
@@ -121,12 +132,22 @@ def rebuild(
     now: datetime,
     overrides_file: Path | None = None,
     progress: Progress | None = None,
+    policy_path: Path | None = None,
+    freshness: store.Freshness | None = None,
 ) -> RebuildReport:
     """Normalize, dedupe and index again from the stored raw records.
 
     Records that cannot be normalized are dropped and counted by reason; the run goes on.
+    The publication policy (``policy_path``, default :func:`webapp.policy.policy_file`)
+    marks entries outside it ``published = False`` with their first reason; they are kept
+    in the store but not indexed (``report.unpublished`` counts them by first reason).
+    An invalid policy file raises ``PolicyError`` before anything is written.
+    Stale records (``store.stale_keys``: missed by successful runs; ``freshness`` defaults
+    to ``MINTSUCHE_STALE_RUNS`` / ``MINTSUCHE_STALE_DAYS``) are left out and counted per
+    source in ``report.stale``; they stay stored.
     """
     say = progress or (lambda _msg: None)
+    policy = load_policy(policy_path if policy_path is not None else policy_file())
     engine = get_engine(database_url)
     init_db(engine)
     report = RebuildReport()
@@ -134,8 +155,13 @@ def rebuild(
     offers: list[NormalizedOffer] = []
     with session_scope(engine) as session:
         previous = store.previous_cluster_ids(session)
+        rules = freshness or store.Freshness.from_env(os.environ)
+        stale = store.stale_keys(session, now=now, rules=rules)
         for record in store.iter_raw(session):
             report.raw_records += 1
+            if (record.source_id, record.source_key) in stale:
+                report.stale[record.source_id] += 1
+                continue
             try:
                 offers.append(normalize_record(record, gazetteer=gazetteer, now=now))
             except Exception as exc:  # noqa: BLE001 - a bad record is counted, never fatal
@@ -143,6 +169,8 @@ def rebuild(
             if report.raw_records % 500 == 0:
                 say(f"normalisiert: {report.raw_records} Rohdatensätze")
     say(f"normalisiert: {report.raw_records} Rohdatensätze, {len(offers)} Angebote")
+    for source_id, count in sorted(report.stale.items()):
+        say(f"veraltet (nicht mehr gesehen, nicht veröffentlicht): {source_id}: {count}")
     overrides = _overrides(overrides_file)
     clusters = cluster_offers(offers, previous=previous, overrides=overrides)
     say(f"zusammengeführt: {len(offers)} Angebote -> {len(clusters)} Einträge")
@@ -156,13 +184,25 @@ def rebuild(
             continue
         offer_rows.extend(_offer_row(m, cluster.id) for m in members)
         row = _cluster_row(cluster, members)
+        reasons = check_policy(policy, row, members)
+        row["published"] = not reasons
+        row["unpublished_reason"] = reasons[0] if reasons else None
         cluster_rows.append(row)
+        if reasons:
+            report.unpublished[reasons[0]] += 1
+            continue
         docs.append(_search_doc(row, members))
     with session_scope(engine) as session:
         store.replace_offers(session, offer_rows)
         store.replace_clusters(session, cluster_rows)
     SearchIndex.build(index_dir, docs)
     say(f"Suchindex neu aufgebaut: {len(docs)} Einträge")
+    if report.unpublished:
+        say(
+            f"nicht veröffentlicht (Richtlinie): {sum(report.unpublished.values())} Einträge – "
+            + ", ".join(f"{reason}: {n}" for reason, n in report.unpublished.most_common())
+        )
+    report.published = len(docs)
     report.offers = len(offer_rows)
     report.clusters = len(cluster_rows)
     report.per_source = Counter(o.source_id for o in offers)

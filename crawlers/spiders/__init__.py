@@ -17,6 +17,10 @@ SPIDER_MODULES: dict[str, str] = {
     "html": "crawlers.spiders.html:HtmlSpider",
     "rdf": "crawlers.spiders.rdf:RdfSpider",
     "csv": "crawlers.spiders.csv:CsvSpider",
+    "json": "crawlers.spiders.json_api:JsonSpider",
+    "ical": "crawlers.spiders.ical:IcalSpider",
+    "jsonld": "crawlers.spiders.jsonld:JsonldSpider",
+    "feed": "crawlers.spiders.feed:FeedSpider",
 }
 
 

@@ -1,0 +1,138 @@
+"""Providers resolved across sources into one provider entity.
+
+Platforms spell one organiser differently: "HANDS on TECHNOLOGY e. V." / "HANDS on
+TECHNOLOGY e.V.", "Technische Universität Dresden" / "TU Dresden", "Hochschule für
+Technik, Wirtschaft und Kultur" / "HTWK". `resolve_providers` gives every offer with a
+provider the id of its provider entity:
+
+* names are compared by their comparison key (`dedupe.keys.normalize_provider`: legal
+  forms dropped, universities unified, umlauts folded; words stemmed and sorted);
+* a name made only of generic words ("Volkshochschule", "Zooschule" is not generic)
+  is only the same provider within one town, so the town is part of its key;
+* within one town, names whose keys agree up to word order, extra words on one side
+  or a typo (``token_set_ratio`` ≥ `SAME_PROVIDER_RATIO`, sharing a specific word), or
+  where one is the acronym of the other, are one provider.
+
+Ids are ``"p"`` + 12 hex digits of sha1 of the entity's smallest key, so they stay stable
+across runs while the names do. Pure, no I/O.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import defaultdict
+from collections.abc import Sequence
+
+from rapidfuzz import fuzz, process, utils
+
+from dedupe.keys import GENERIC_PROVIDER_WORDS, content_tokens, normalize_city, normalize_provider
+from dedupe.keys import stem as _stem
+from dedupe.model import OfferLike
+
+__all__ = ["SAME_PROVIDER_RATIO", "provider_key", "resolve_providers"]
+
+#: ``token_set_ratio`` from which two provider names in one town are one provider.
+SAME_PROVIDER_RATIO = 92.0
+_GENERIC = frozenset(_stem(w) for w in GENERIC_PROVIDER_WORDS)
+
+
+def provider_key(provider: str | None, city: str | None = None) -> str | None:
+    """Comparison key of an organiser: stemmed content words, sorted; the town appended
+    when every word is generic. ``None`` without a provider name."""
+    key = normalize_provider(provider)
+    if not key:
+        return None
+    words = sorted({_stem(t) for t in content_tokens(key)})
+    if all(w in _GENERIC for w in words):
+        town = normalize_city(city)
+        if town:
+            words.append("@" + town)
+    return " ".join(words)
+
+
+class _UnionFind:
+    def __init__(self) -> None:
+        self.parent: dict[str, str] = {}
+
+    def find(self, x: str) -> str:
+        self.parent.setdefault(x, x)
+        root = x
+        while self.parent[root] != root:
+            root = self.parent[root]
+        while self.parent[x] != root:
+            self.parent[x], x = root, self.parent[x]
+        return root
+
+    def union(self, a: str, b: str) -> None:
+        ra, rb = self.find(a), self.find(b)
+        if ra != rb:
+            if rb < ra:
+                ra, rb = rb, ra
+            self.parent[rb] = ra
+
+
+def _acronym(provider: str | None) -> str | None:
+    """Initials of a name of three or more content words, in their order."""
+    words = content_tokens(normalize_provider(provider))
+    return "".join(w[0] for w in words) if len(words) >= 3 else None
+
+
+def resolve_providers(offers: Sequence[OfferLike]) -> dict[tuple[str, str], str]:
+    """Map ``(source_id, source_key)`` of every offer with a provider to a provider id."""
+    key_of: dict[tuple[str, str], str] = {}
+    acronym_of: dict[str, str] = {}
+    keys_by_town: dict[str, set[str]] = defaultdict(set)
+    union = _UnionFind()
+    for offer in offers:
+        city = getattr(offer, "city", None)
+        key = provider_key(getattr(offer, "provider", None), city)
+        if key is None:
+            continue
+        key_of[(offer.source_id, offer.source_key)] = key
+        if key not in acronym_of:
+            acronym = _acronym(getattr(offer, "provider", None))
+            if acronym:
+                acronym_of[key] = acronym
+        union.find(key)
+        town = normalize_city(city)
+        if town:
+            keys_by_town[town].add(key)
+    for town_keys in keys_by_town.values():
+        ordered = sorted(town_keys)
+        if len(ordered) < 2:
+            continue
+        # Acronyms: "htwk" names "hochschule technik wirtschaft kultur" in the same town.
+        by_word: dict[str, list[str]] = defaultdict(list)
+        for key in ordered:
+            for word in key.split():
+                by_word[word].append(key)
+        for key in ordered:
+            acronym = acronym_of.get(key)
+            if acronym:
+                for other in by_word.get(acronym, ()):
+                    union.union(key, other)
+        for position, key in enumerate(ordered):
+            specific = {w for w in key.split() if w not in _GENERIC and not w.startswith("@")}
+            if not specific:
+                continue
+            rest = ordered[position + 1 :]
+            for _, _, index in process.extract(
+                key,
+                rest,
+                scorer=fuzz.token_set_ratio,
+                processor=utils.default_process,
+                score_cutoff=SAME_PROVIDER_RATIO,
+                limit=None,
+            ):
+                other = rest[index]
+                if specific & set(other.split()) or fuzz.ratio(key, other) >= SAME_PROVIDER_RATIO:
+                    union.union(key, other)
+    members: dict[str, list[str]] = defaultdict(list)
+    for key in union.parent:
+        members[union.find(key)].append(key)
+    ids = {
+        key: "p" + hashlib.sha1(min(group).encode("utf-8")).hexdigest()[:12]
+        for group in members.values()
+        for key in group
+    }
+    return {member: ids[key] for member, key in key_of.items()}
