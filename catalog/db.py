@@ -112,10 +112,57 @@ def dispose_engines() -> None:
 
 
 def init_db(engine: Engine) -> None:
-    """Create all catalogue tables that do not exist yet."""
+    """Create all catalogue tables that do not exist yet, and add columns that newer code
+    declares but an older database lacks (additive changes only; nothing is dropped)."""
     from catalog import schema  # noqa: F401  (registers the table models)
 
     SQLModel.metadata.create_all(engine)
+    _add_missing_columns(engine)
+
+
+def _add_missing_columns(engine: Engine) -> None:
+    """``ALTER TABLE … ADD COLUMN`` for declared columns missing in the database.
+
+    Raises ``RuntimeError`` naming the table and column when a missing column is NOT NULL
+    without a default, because such a column cannot be added to existing rows.
+    """
+    from sqlalchemy import inspect, text
+
+    inspector = inspect(engine)
+    existing_tables = set(inspector.get_table_names())
+    statements = []
+    for table in SQLModel.metadata.sorted_tables:
+        if table.name not in existing_tables:
+            continue
+        present = {col["name"] for col in inspector.get_columns(table.name)}
+        for column in table.columns:
+            if column.name in present:
+                continue
+            col_type = column.type.compile(dialect=engine.dialect)
+            default = column.default.arg if column.default is not None else None
+            if isinstance(default, bool):
+                literal = "TRUE" if default else "FALSE"
+                if engine.dialect.name == "sqlite":
+                    literal = "1" if default else "0"
+                clause = f" NOT NULL DEFAULT {literal}"
+            elif isinstance(default, int | float):
+                clause = f" NOT NULL DEFAULT {default}"
+            elif isinstance(default, str):
+                clause = " NOT NULL DEFAULT '" + default.replace("'", "''") + "'"
+            elif column.nullable:
+                clause = ""
+            else:
+                raise RuntimeError(
+                    f"cannot add column {table.name}.{column.name} (NOT NULL, no default) "
+                    "to an existing database: delete it and crawl again, or migrate by hand"
+                )
+            statements.append(
+                f'ALTER TABLE "{table.name}" ADD COLUMN "{column.name}" {col_type}{clause}'
+            )
+    if statements:
+        with engine.begin() as conn:
+            for statement in statements:
+                conn.execute(text(statement))
 
 
 @contextmanager

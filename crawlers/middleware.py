@@ -263,6 +263,15 @@ class ConditionalRequestMiddleware:
         return response
 
 
+def pending_pages(crawler: Crawler) -> list[dict[str, Any]]:
+    """Page states parsed in this crawl, waiting for the run's outcome."""
+    pending = getattr(crawler, "mintsuche_pending_pages", None)
+    if pending is None:
+        pending = []
+        crawler.mintsuche_pending_pages = pending  # type: ignore[attr-defined]
+    return pending
+
+
 def _body_hash(body: bytes) -> str:
     import hashlib
 
@@ -275,7 +284,10 @@ class UnchangedPageSpiderMiddleware:
     An unchanged page's callback is never started (its output is not iterated); its stored
     records are yielded with this run's ``fetched_at`` instead, so the pipeline counts,
     stores and checks them like parsed ones. After an eligible page was parsed and gave
-    records and no follow-up requests, its validators, body hash and record keys are saved.
+    records and no follow-up requests, its validators, body hash and record keys are queued
+    (:func:`pending_pages`); ``StorePipeline`` saves them only when the run ends ``success``,
+    i.e. after all its records were stored, so a killed or failed run never leaves a page
+    state that points at records it did not store.
     Bytes of parsed pages go to the stat ``mintsuche/bytes_parsed``.
     """
 
@@ -298,23 +310,21 @@ class UnchangedPageSpiderMiddleware:
         return [dataclasses.replace(stored[k], fetched_at=now) for k in keys if k in stored]
 
     def _remember(self, response: Response, keys: list[str]) -> None:
-        from catalog import store
-
+        """Queue the page's state; ``StorePipeline`` saves it only if the run succeeds."""
         spider = self.crawler.spider
         headers = response.headers
         etag = headers.get(b"ETag")
         modified = headers.get(b"Last-Modified")
-        with self.states.session() as session:
-            store.save_page_state(
-                session,
-                spider.source.id,  # type: ignore[union-attr]
-                _page_url(response.request) if response.request else response.url,
-                etag=etag.decode("latin-1") if etag else None,
-                last_modified=modified.decode("latin-1") if modified else None,
-                body_hash=_body_hash(response.body),
-                record_keys=keys,
-                parsed_at=spider.fetched_at(),  # type: ignore[union-attr]
-            )
+        pending_pages(self.crawler).append(
+            {
+                "source_id": spider.source.id,  # type: ignore[union-attr]
+                "url": _page_url(response.request) if response.request else response.url,
+                "etag": etag.decode("latin-1") if etag else None,
+                "last_modified": modified.decode("latin-1") if modified else None,
+                "body_hash": _body_hash(response.body),
+                "record_keys": keys,
+            }
+        )
 
     def _begin(self, response: Response) -> tuple[bool, bool]:
         """(unchanged, eligible) for this response; counts parsed bytes."""

@@ -220,12 +220,22 @@ class StorePipeline(RunPipeline):
                 stats=stats,
                 error=error,
             )
+            if status == "success":
+                self.save_page_states()
         except Exception:
             logger.exception("%s: could not finish run %s", self.source_id, self.run_id)
             self.session.rollback()
         finally:
             self.session.close()
         return self.run_id
+
+    def save_page_states(self) -> None:
+        """Save the page states the conditional-request middleware queued (see there)."""
+        from catalog import store
+        from crawlers.middleware import pending_pages
+
+        for page in pending_pages(self.crawler):
+            store.save_page_state(self.session, parsed_at=self.started_at, **page)
 
 
 class JsonLinesPipeline(RunPipeline):

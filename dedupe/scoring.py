@@ -20,9 +20,9 @@ one provider's different offers in one town ("Mathecamp" / "Schülerzirkel") are
 from __future__ import annotations
 
 import math
-from functools import lru_cache
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Literal
 
 from rapidfuzz import fuzz, process, utils
@@ -273,65 +273,39 @@ def _website_similarity(a: Prepared, b: Prepared) -> float | None:
 
 
 def title_candidates(a: NameWords, others: Sequence[NameWords | None]) -> list[int]:
-    """Positions in *others* whose title similarity to *a* may pass the title gate.
+    """Positions in *others* whose title similarity to *a* passes the title gate.
 
-    Batch form of `name_similarity` (same three cases) using rapidfuzz
-    ``process.extract`` with the gate as score cutoff, so that most pairs of a block are
-    ruled out without a Python-level comparison each.
+    Batch form of `name_similarity`: two rapidfuzz ``process.extract`` screens in C over
+    all partners (``token_set_ratio`` of the words, for titles sharing a word or a
+    misspelt one; the character ratio of the words written together, for spelling
+    variants such as "Mathecamp" / "Mathe-Camp"), then the exact similarity only for the
+    pairs that passed a screen, so most pairs of a block are ruled out without a
+    Python-level comparison each.
     """
-    specific: list[int] = []
-    rest: list[int] = []
-    for position, other in enumerate(others):
-        if other is None:
-            continue
-        if a.words & other.words & a.specific:
-            specific.append(position)
-        else:
-            rest.append(position)
-    # Shared specific words (exact, or one misspelt) are scored by token_set_ratio; the
-    # misspelling check is slow, so only pairs whose token_set_ratio passes are checked.
-    screened = specific + rest
-    hits = (
-        {
-            screened[index]
-            for _, _, index in process.extract(
-                a.spaced,
-                [others[p].spaced for p in screened],  # type: ignore[union-attr]
-                scorer=fuzz.token_set_ratio,
-                processor=None,  # name words are normalised already
-                score_cutoff=TITLE_GATE * 100.0 - 1e-9,
-                limit=None,
-            )
-        }
-        if screened
-        else set()
-    )
-    passed = [p for p in specific if p in hits]
-    none: list[int] = []
-    for position in rest:
-        other = others[position]
-        assert other is not None
-        if position in hits and _share_misspelt(a, other):
-            passed.append(position)
-            continue
-        shared = a.words & other.words
-        if shared:
-            if _generic_overlap(a, other, shared) >= TITLE_GATE:
-                passed.append(position)
-        else:
-            none.append(position)
-    if none:
-        choices = [others[p].compact for p in none]  # type: ignore[union-attr]
-        hits_none = process.extract(
-            a.compact,
-            choices,
-            scorer=fuzz.ratio,
-            processor=None,
-            score_cutoff=(0.5 + TITLE_GATE / 2.0) * 100.0 - 1e-9,
+    positions = [p for p, other in enumerate(others) if other is not None]
+    if not positions:
+        return []
+    present = [others[p] for p in positions]
+    hits: set[int] = set()
+    for query, attr, scorer, cutoff in (
+        (a.spaced, "spaced", fuzz.token_set_ratio, TITLE_GATE),
+        (a.compact, "compact", fuzz.ratio, 0.5 + TITLE_GATE / 2.0),
+    ):
+        found = process.extract(
+            query,
+            [getattr(o, attr) for o in present],
+            scorer=scorer,
+            processor=None,  # name words are normalised already
+            score_cutoff=cutoff * 100.0 - 1e-9,
             limit=None,
         )
-        passed.extend(none[index] for _, _, index in hits_none)
-    return sorted(passed)
+        hits.update(positions[index] for _, _, index in found)
+    passed = []
+    for position in sorted(hits):
+        sim = _words_similarity(a, others[position])
+        if sim is not None and sim >= TITLE_GATE:
+            passed.append(position)
+    return passed
 
 
 _SUBJECT_STEMS = frozenset(stem(w) for w in SUBJECT_TITLE_WORDS)

@@ -188,7 +188,14 @@ def _select(config: Any, ids: tuple[str, ...], *, include_disabled: bool = False
     if unknown:
         known = ", ".join(s.id for s in config.sources)
         raise click.ClickException(f"unbekannte Quelle(n): {', '.join(unknown)} (bekannt: {known})")
-    return [config.get(i) for i in ids]
+    chosen = [config.get(i) for i in ids]
+    disabled = [s.id for s in chosen if not s.enabled]
+    if disabled and not include_disabled:
+        raise click.ClickException(
+            f"deaktivierte Quelle(n) werden nicht gecrawlt: {', '.join(disabled)} "
+            "(enabled: false in sources.yaml; zum Prüfen: mintsuche sources check ID --replay)"
+        )
+    return chosen
 
 
 # --- crawl / rebuild ------------------------------------------------------------------

@@ -95,13 +95,16 @@ def _detach(row: Any) -> Any:
 
 
 def cluster_ids(limit: int) -> list[tuple[str, datetime | None]]:
-    """(id, last_seen) of up to ``limit`` catalogue entries, by id (for the sitemap)."""
+    """(id, last_seen) of up to ``limit`` published catalogue entries, by id (sitemap)."""
     from sqlmodel import select
 
     from catalog.schema import ClusterRow
 
     with session_scope(_engine()) as session:
         rows = session.exec(
-            select(ClusterRow.id, ClusterRow.last_seen).order_by(ClusterRow.id).limit(limit)
+            select(ClusterRow.id, ClusterRow.last_seen)
+            .where(ClusterRow.published == True)  # noqa: E712 (SQL expression)
+            .order_by(ClusterRow.id)
+            .limit(limit)
         ).all()
         return [(row[0], row[1]) for row in rows]
