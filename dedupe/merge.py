@@ -79,15 +79,18 @@ def _group_key(value: Any) -> Any:
 
 
 def _choose(
-    given: list[tuple[str, str, Any]], priority: Sequence[str]
+    given: list[tuple[str, str, Any]], priority: Sequence[str] | dict[str, int]
 ) -> tuple[Any, bool, str | None]:
     """Pick a value from ``(member_key, source_id, value)`` triples (empties removed).
 
     Returns the value, whether members disagreed, and the member key it came from.
+    *priority* is the source order, or that order as a ``{source_id: rank}`` mapping.
     """
     if not given:
         return None, False, None
-    rank = {source: n for n, source in enumerate(priority)}
+    if len(given) == 1:
+        return given[0][2], False, given[0][0]
+    rank = priority if isinstance(priority, dict) else {s: n for n, s in enumerate(priority)}
     groups: dict[Any, list[int]] = {}
     for n, (_, _, value) in enumerate(given):
         groups.setdefault(_group_key(value), []).append(n)
@@ -96,9 +99,12 @@ def _choose(
         # (priority rank, -length, position) of the best member giving this value
         return min((rank.get(given[n][1], len(rank)), -len(str(given[n][2])), n) for n in indices)
 
+    if len(groups) == 1:
+        position = best_in(next(iter(groups.values())))[2]
+        return given[position][2], False, given[position][0]
     chosen = min(groups.values(), key=lambda idx: (-len(idx), best_in(idx)))
     position = best_in(chosen)[2]
-    return given[position][2], len(groups) > 1, given[position][0]
+    return given[position][2], True, given[position][0]
 
 
 def merge_offers(
@@ -108,12 +114,13 @@ def merge_offers(
     if len(offers) == 1:
         return _single(offers[0])
     keys = [member_key(o) for o in offers]
+    rank = {source: n for n, source in enumerate(priority)}
     fields: dict[str, MergedField] = {}
     for name in SCALAR_FIELDS:
         sources = {k: getattr(o, name, None) for k, o in zip(keys, offers, strict=True)}
         given = [(k, o.source_id, v) for (k, v), o in zip(sources.items(), offers, strict=True)]
         given = [g for g in given if not _empty(g[2])]
-        value, conflict, _ = _choose(given, priority)
+        value, conflict, _ = _choose(given, rank)
         fields[name] = MergedField(value=value, sources=sources, conflict=conflict)
     # Coordinates come as a pair from one member.
     points = {
@@ -125,7 +132,7 @@ def merge_offers(
         for (k, p), o in zip(points.items(), offers, strict=True)
         if p[0] is not None and p[1] is not None
     ]
-    point, conflict, _ = _choose(given, priority)
+    point, conflict, _ = _choose(given, rank)
     lat, lon = point if point is not None else (None, None)
     fields["lat"] = MergedField(lat, {k: p[0] for k, p in points.items()}, conflict)
     fields["lon"] = MergedField(lon, {k: p[1] for k, p in points.items()}, conflict)

@@ -273,3 +273,21 @@ def test_rebuild_keeps_vocabulary_per_generation(tmp_path: Path) -> None:
     second = SearchIndex.build(tmp_path, [doc("b", "Chemie")])
     assert second.search(SearchQuery(q="Chemei")).suggestion == "Chemie"
     assert second.search(SearchQuery(q="Phisik")).suggestion is None
+
+
+def test_index_of_another_schema_is_reported_not_searched(tmp_path: Path) -> None:
+    import tantivy
+
+    from catalog.search import IndexNotFoundError, IndexOutdatedError
+
+    builder = tantivy.SchemaBuilder()
+    builder.add_text_field("cluster_id", stored=True)
+    (tmp_path / "gen-1").mkdir()
+    old = tantivy.Index(builder.build(), path=str(tmp_path / "gen-1"))
+    old.writer().commit()
+    (tmp_path / "CURRENT").write_text("gen-1\n")
+    with pytest.raises(IndexOutdatedError, match="rebuild"):
+        SearchIndex.open(tmp_path)
+    assert issubclass(IndexOutdatedError, IndexNotFoundError)
+    fresh = SearchIndex.build(tmp_path, [doc("a", "Physik")])  # a rebuild fixes it
+    assert fresh.search(SearchQuery(q="Physik")).total == 1

@@ -470,7 +470,11 @@ def _offer_payload(cluster_id: str) -> dict[str, Any]:
                 "source_id": member.source_id,
                 "platform": titles.get(member.source_id, member.source_id),
                 "source_key": member.source_key,
-                "url": member.url if _is_web_url(member.url) else None,
+                # the offer's page at the platform; for linked-data sources the record's
+                # own URI (its identity at the source) is the page that describes it
+                "url": member.url
+                if _is_web_url(member.url)
+                else (member.source_key if _is_web_url(member.source_key) else None),
                 "title": member.title,
                 "last_seen": seen.isoformat() if seen else None,
             }
