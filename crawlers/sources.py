@@ -37,7 +37,6 @@ from typing import Annotated, Any, Literal, Self
 from urllib.parse import urlsplit
 
 import yaml
-from apscheduler.triggers.cron import CronTrigger
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -596,8 +595,10 @@ class Source(BaseModel):
     @field_validator("schedule")
     @classmethod
     def _schedule_is_cron(cls, value: str) -> str:
+        from crawlers.scheduler import cron_trigger  # the scheduler's reading of cron
+
         try:
-            CronTrigger.from_crontab(value, timezone="UTC")
+            cron_trigger(value)
         except ValueError as exc:
             raise ValueError(
                 f"invalid cron expression {value!r}: {exc}; expected 5 fields "

@@ -169,3 +169,25 @@ def test_failed_source_keeps_its_offers(tmp_path, runner):
     data = client.get("/suche.json", query_string={"q": "FIRST LEGO League"}).get_json()
     assert any("FIRST LEGO League" in h["title"] for h in data["hits"])
     assert data["total"] >= 1
+
+
+def test_crawl_skips_a_source_locked_by_another_process(tmp_path, runner):
+    from datetime import UTC, datetime, timedelta
+
+    settings = make_settings(tmp_path / "var")
+    engine = get_engine(settings.database_url)
+    init_db(engine)
+    with session_scope(engine) as session:
+        assert store.acquire_lock(
+            session,
+            "mzs_schulen",
+            holder="elsewhere:1:x",
+            now=datetime.now(UTC),
+            ttl=timedelta(minutes=10),
+        )
+    result = runner.invoke(
+        main, [*cli_args(settings), "crawl", "mzs_schulen", "--replay", "--now", NOW]
+    )
+    assert result.exit_code != 0
+    assert "mzs_schulen: wird gerade von einem anderen Prozess gecrawlt" in result.output
+    assert _raw_count(settings) == 0

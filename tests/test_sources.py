@@ -207,9 +207,10 @@ def test_duplicate_ids_in_python() -> None:
 @pytest.mark.parametrize(
     ("cron", "detail"),
     [
-        ("30 2 * *", "Wrong number of fields"),
+        ("30 2 * *", "expected 5"),
         ("61 2 * * 1", "higher than the maximum"),
-        ("jeden Montag", "Wrong number of fields"),
+        ("jeden Montag", "expected 5"),
+        ("0 3 1 * 1", "restricts both day of month and weekday"),
     ],
 )
 def test_bad_cron(cron: str, detail: str) -> None:
@@ -218,6 +219,11 @@ def test_bad_cron(cron: str, detail: str) -> None:
     assert problem.message.startswith(f"invalid cron expression '{cron}': ")
     assert detail in problem.message
     assert "minute hour day month weekday" in problem.message
+
+
+def test_standard_cron_sunday_as_7_is_accepted() -> None:
+    config = parse_sources(HTML_SOURCE.replace('"30 2 * * 1"', '"30 2 * * 7"'), "sources.yaml")
+    assert config.sources[0].schedule == "30 2 * * 7"
 
 
 def test_bad_regex() -> None:

@@ -21,7 +21,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +30,8 @@ import click
 from webapp.config import Settings
 
 SNAPSHOTS_DIR = Path(__file__).resolve().parent.parent / "snapshots"
+#: A manual crawl holds its sources' locks this long at most (released when it ends).
+MANUAL_LOCK_TTL = timedelta(hours=2)
 
 
 def _now(value: str | None) -> datetime:
@@ -206,6 +208,7 @@ def _crawl(settings: Settings, ids: tuple[str, ...], *, replay: bool, now: datet
     from catalog.db import get_engine, init_db, session_scope
     from crawlers.replay import ReplayServer
     from crawlers.run import CrawlError, crawl_in_subprocess
+    from crawlers.scheduler import make_holder
 
     config = _load_sources(settings)
     chosen = [s.id for s in _select(config, ids)]
@@ -236,13 +239,35 @@ def _crawl(settings: Settings, ids: tuple[str, ...], *, replay: bool, now: datet
         "on_event": on_event,
         "log_path": log_path,
     }
+    # The same per-source lock the scheduler takes: never two crawls of one source at once.
+    holder = make_holder()
+    locked: list[str] = []
+    with session_scope(engine) as session:
+        for sid in chosen:
+            if store.acquire_lock(
+                session, sid, holder=holder, now=datetime.now(UTC), ttl=MANUAL_LOCK_TTL
+            ):
+                locked.append(sid)
+            else:
+                click.echo(
+                    f"  {sid}: wird gerade von einem anderen Prozess gecrawlt – übersprungen",
+                    err=True,
+                )
     try:
+        if not locked:
+            return [{"source": sid, "status": "skipped"} for sid in chosen]
         if replay:
-            with ReplayServer(SNAPSHOTS_DIR, chosen) as server:
-                return crawl_in_subprocess(chosen, replay_hosts=server.host_map, **kwargs)
-        return crawl_in_subprocess(chosen, **kwargs)
+            with ReplayServer(SNAPSHOTS_DIR, locked) as server:
+                runs = crawl_in_subprocess(locked, replay_hosts=server.host_map, **kwargs)
+        else:
+            runs = crawl_in_subprocess(locked, **kwargs)
+        return runs + [{"source": s, "status": "skipped"} for s in chosen if s not in locked]
     except (CrawlError, FileNotFoundError) as exc:
         raise click.ClickException(str(exc)) from exc
+    finally:
+        with session_scope(engine) as session:
+            for sid in locked:
+                store.release_lock(session, sid, holder=holder)
 
 
 @main.command()
