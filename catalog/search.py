@@ -213,7 +213,9 @@ class SearchQuery:
     great-circle distance of their place); ``date_from``/``date_to`` keep entries with a
     date range overlapping [from, to] and, unless ``dated_only``, entries without dates.
     ``today`` is "now" for the date sort (upcoming and running first, then past, then
-    undated); it is passed in, never read from the clock. ``sort`` is ``relevance``,
+    undated); it is passed in, never read from the clock. With ``today`` set, entries whose
+    dates all lie before it (past events) drop out unless ``include_past`` or an explicit
+    ``date_from`` asks for them; undated entries stay. ``sort`` is ``relevance``,
     ``distance`` (needs ``near``; entries without a place last) or ``date``.
     """
 
@@ -232,6 +234,7 @@ class SearchQuery:
     date_to: date | None = None
     dated_only: bool = False
     today: date | None = None
+    include_past: bool = False
     sort: str = "relevance"
     page: int = 1
     per_page: int = DEFAULT_PER_PAGE
@@ -971,10 +974,14 @@ def _attribute_filters(query: SearchQuery) -> list[tantivy.Query]:
 
 
 def _date_filter(query: SearchQuery) -> tantivy.Query | None:
-    """Entries whose date range overlaps [date_from, date_to] (+ undated, unless dated_only)."""
+    """Entries whose date range overlaps [date_from (or today), date_to] (+ undated, unless
+    dated_only)."""
     date_from = query.date_from if isinstance(query.date_from, date) else None
     date_to = query.date_to if isinstance(query.date_to, date) else None
     dated_only = query.dated_only is True
+    today = query.today if isinstance(query.today, date) else None
+    if date_from is None and today is not None and query.include_past is not True:
+        date_from = today  # past events drop out of search; undated entries stay
     if date_from is None and date_to is None:
         return tantivy.Query.term_query(SCHEMA, "dated", True) if dated_only else None
     integer = tantivy.FieldType.Integer

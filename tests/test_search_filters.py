@@ -151,7 +151,7 @@ def test_date_filters(index: SearchIndex) -> None:
 
 
 def test_date_sort_upcoming_then_past_then_undated(index: SearchIndex) -> None:
-    result = run(index, sort="date", today=TODAY)
+    result = run(index, sort="date", today=TODAY, include_past=True)
     order = ids(result)
     assert result.total == len(DOCS)
     # running (p02 since 1 Nov) and upcoming by start, then past (latest first), then undated
@@ -159,7 +159,18 @@ def test_date_sort_upcoming_then_past_then_undated(index: SearchIndex) -> None:
     assert order[4:6] == ["p03", "p07"]
     assert set(order[6:]) == {"p05", "p06", "p08", "p09"}
     for per_page in (1, 3, 4):
-        assert all_pages(index, per_page, sort="date", today=TODAY) == order
+        assert (
+            all_pages(index, per_page, sort="date", today=TODAY, include_past=True) == order
+        )
+
+
+def test_past_events_drop_out_when_today_is_given(index: SearchIndex) -> None:
+    shown = ids(run(index, today=TODAY))
+    assert "p03" not in shown and "p07" not in shown  # ended before TODAY
+    assert {"p02", "p10", "p01", "p04"} <= set(shown)  # running and upcoming stay
+    assert {"p05", "p06", "p08", "p09"} <= set(shown)  # undated entries stay
+    assert {"p03", "p07"} <= set(ids(run(index, today=TODAY, include_past=True)))
+    assert {"p03", "p07"} <= set(ids(run(index)))  # no today: nothing is judged past
     # without today: every dated entry by start, then undated
     assert ids(run(index, sort="date"))[:6] == ["p07", "p03", "p02", "p10", "p01", "p04"]
 
