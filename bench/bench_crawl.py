@@ -8,14 +8,20 @@
    ``StorePipeline`` into a fresh SQLite file (conditional requests off in both), measured
    by Scrapy's own ``elapsed_time_seconds``.
 
-Seconds are medians of ``--repeat`` runs each (the loopback crawls are short, so a busy
+Wall seconds and CPU seconds of the crawl process (spider open to close; on a busy
+machine CPU time is the steadier figure) are reported as medians, minima and medians of
+back-to-back pairs of ``--repeat`` runs each (the loopback crawls are short, so a busy
 machine shows in single runs). Conditional requests are still requests (answered 304):
 what the second crawl saves is transfer and parsing, down to Scrapy's own per-crawl floor
-(robots.txt, scheduling, closing).
+(robots.txt, scheduling, closing). That floor is measured too: a bare Scrapy spider that
+requests the same pages with the validators the first crawl stored (all answered 304,
+nothing parsed or stored); ``second_vs_floor`` is what our own work on an unchanged crawl
+(run bookkeeping, loading and counting the stored records, health check) still costs.
 
 Usage::
 
     .venv/bin/python bench/bench_crawl.py [--sources komm_mach_mint mzs_schulen] [--repeat 5]
+        [--part all|incremental|overhead]
 
 Prints one JSON document with the figures and the ratios.
 """
@@ -40,7 +46,8 @@ from crawlers.replay import ReplayServer  # noqa: E402
 from crawlers.run import crawl_in_subprocess  # noqa: E402
 
 BARE = r"""
-import json, sys
+import json, sys, time
+from scrapy import signals
 from scrapy.crawler import CrawlerProcess
 from crawlers.run import build_settings
 from crawlers.sources import load_sources
@@ -57,15 +64,77 @@ if not db:
 settings.set("LOG_LEVEL", "WARNING", priority="cmdline")
 config = load_sources(sources_file)
 process = CrawlerProcess(settings)
-crawlers = []
+crawlers, cpu = [], {}
 for sid in ids:
     source = config.get(sid)
     crawler = process.create_crawler(spider_class(source.kind).from_source(source))
     crawlers.append(crawler)
+    crawler.signals.connect(lambda sid=sid: cpu.__setitem__(sid, time.process_time()),
+                            signal=signals.spider_opened, weak=False)
+    crawler.signals.connect(lambda sid=sid: cpu.__setitem__(sid, time.process_time() - cpu[sid]),
+                            signal=signals.spider_closed, weak=False)
     process.crawl(crawler)
 process.start()
 print(json.dumps({c.spider.name: {"elapsed": c.stats.get_value("elapsed_time_seconds"),
+                                  "cpu": cpu[c.spider.name],
                                   "items": c.stats.get_value("item_scraped_count", 0)}
+                  for c in crawlers}))
+"""
+
+
+FLOOR = r"""
+import json, sys, time
+import scrapy
+from scrapy import signals
+from scrapy.crawler import CrawlerProcess
+from crawlers.run import build_settings
+
+hosts, pages = json.loads(sys.argv[1]), json.loads(sys.argv[2])
+settings = build_settings(database_url=None, replay_hosts=hosts)
+settings.set("MINTSUCHE_CONDITIONAL", False, priority="cmdline")
+settings.set("ITEM_PIPELINES", {}, priority="cmdline")
+settings.set("LOG_LEVEL", "WARNING", priority="cmdline")
+settings.set("DOWNLOAD_DELAY", 0, priority="cmdline")
+settings.set("AUTOTHROTTLE_ENABLED", False, priority="cmdline")
+
+
+class Floor(scrapy.Spider):
+    # the same page requests with the stored validators; a 304 ends each with nothing
+    custom_settings = {"HTTPERROR_ALLOWED_CODES": [304]}
+
+    def __init__(self, name, page_list):
+        super().__init__(name=name)
+        self.page_list = page_list
+
+    async def start(self):
+        for page in self.page_list:
+            headers = {}
+            if page["etag"]:
+                headers["If-None-Match"] = page["etag"]
+            if page["last_modified"]:
+                headers["If-Modified-Since"] = page["last_modified"]
+            yield scrapy.Request(page["url"], headers=headers, callback=self.parse)
+
+    def parse(self, response):
+        assert response.status == 304, response.status
+        return []
+
+
+process = CrawlerProcess(settings)
+crawlers, cpu = [], {}
+for sid, page_list in pages.items():
+    crawler = process.create_crawler(Floor)
+    crawlers.append(crawler)
+    crawler.signals.connect(lambda sid=sid: cpu.__setitem__(sid, time.process_time()),
+                            signal=signals.spider_opened, weak=False)
+    crawler.signals.connect(lambda sid=sid: cpu.__setitem__(sid, time.process_time() - cpu[sid]),
+                            signal=signals.spider_closed, weak=False)
+    process.crawl(crawler, name=sid, page_list=page_list)
+process.start()
+print(json.dumps({c.spider.name: {"elapsed": c.stats.get_value("elapsed_time_seconds"),
+                                  "cpu": cpu[c.spider.name],
+                                  "status_304": c.stats.get_value(
+                                      "downloader/response_status_count/304", 0)}
                   for c in crawlers}))
 """
 
@@ -88,7 +157,42 @@ def _figures(runs: list[dict[str, Any]], url: str) -> dict[str, Any]:
         "bytes_received": sum(r["stats"]["bytes_received"] for r in runs),
         "bytes_parsed": sum(r["stats"]["bytes_parsed"] for r in runs),
         "pages_unchanged": sum(r["stats"]["pages_unchanged"] for r in runs),
+        "records_reemitted": sum(r["stats"].get("records_reemitted", 0) for r in runs),
         "seconds": _run_seconds(url, [r["run_id"] for r in runs]),
+        "scrapy_elapsed": sum(r["stats"].get("elapsed_seconds", 0.0) for r in runs),
+        "cpu_seconds": sum(r["stats"].get("cpu_seconds", 0.0) for r in runs),
+    }
+
+
+def _page_states(url: str) -> dict[str, list[dict[str, Any]]]:
+    from sqlmodel import Session, select
+
+    from catalog.schema import PageState
+
+    pages: dict[str, list[dict[str, Any]]] = {}
+    with Session(get_engine(url)) as session:
+        for state in session.exec(select(PageState)):
+            pages.setdefault(state.source_id, []).append(
+                {"url": state.url, "etag": state.etag, "last_modified": state.last_modified}
+            )
+    return pages
+
+
+def _floor(hosts: dict[str, str], pages: dict[str, list[dict[str, Any]]]) -> dict[str, float]:
+    """Bare Scrapy fetching the same pages with the same validators (all answered 304)."""
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    out = subprocess.run(
+        [sys.executable, "-c", FLOOR, json.dumps(hosts), json.dumps(pages)],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
+    ).stdout
+    result = json.loads(out.strip().splitlines()[-1])
+    assert all(v["status_304"] == len(pages[k]) for k, v in result.items()), result
+    return {
+        "scrapy_elapsed": sum(v["elapsed"] for v in result.values()),
+        "cpu_seconds": sum(v["cpu"] for v in result.values()),
     }
 
 
@@ -96,6 +200,7 @@ def incremental(ids: list[str], tmp: Path, repeat: int) -> dict[str, Any]:
     """First vs second crawl, ``repeat`` times on a fresh database; medians of seconds."""
     firsts: list[dict[str, Any]] = []
     seconds: list[dict[str, Any]] = []
+    floors: list[dict[str, float]] = []
     with ReplayServer(REPO / "snapshots", ids) as server:
         for i in range(repeat):
             url = f"sqlite:///{tmp / f'incremental{i}.db'}"
@@ -108,22 +213,56 @@ def incremental(ids: list[str], tmp: Path, repeat: int) -> dict[str, Any]:
                     replay_hosts=server.host_map,
                 )
                 bucket.append(_figures(runs, url))
+            floors.append(_floor(server.host_map, _page_states(url)))
     dispose_engines()
     first, second = dict(firsts[-1]), dict(seconds[-1])
-    first["seconds"] = statistics.median(f["seconds"] for f in firsts)
-    second["seconds"] = statistics.median(f["seconds"] for f in seconds)
+    for key in ("seconds", "scrapy_elapsed", "cpu_seconds"):
+        first[key] = statistics.median(f[key] for f in firsts)
+        second[key] = statistics.median(f[key] for f in seconds)
+    floor = statistics.median(f["scrapy_elapsed"] for f in floors)
+    floor_cpu = statistics.median(f["cpu_seconds"] for f in floors)
     return {
         "first": first,
         "second": second,
         "seconds_first": [f["seconds"] for f in firsts],
         "seconds_second": [f["seconds"] for f in seconds],
+        "scrapy_elapsed_first": [f["scrapy_elapsed"] for f in firsts],
+        "scrapy_elapsed_second": [f["scrapy_elapsed"] for f in seconds],
+        "cpu_first": [f["cpu_seconds"] for f in firsts],
+        "cpu_second": [f["cpu_seconds"] for f in seconds],
+        "floor_304_only_scrapy_elapsed": [f["scrapy_elapsed"] for f in floors],
+        "floor_304_only_cpu": [f["cpu_seconds"] for f in floors],
+        "median_floor": floor,
+        "median_floor_cpu": floor_cpu,
         "ratio_bytes_parsed": first["bytes_parsed"] / max(second["bytes_parsed"], 1),
         "ratio_bytes_received": first["bytes_received"] / max(second["bytes_received"], 1),
         "ratio_seconds": first["seconds"] / second["seconds"] if second["seconds"] else None,
+        "ratio_scrapy_elapsed": (
+            first["scrapy_elapsed"] / second["scrapy_elapsed"] if second["scrapy_elapsed"] else None
+        ),
+        # the best any second crawl of these pages can do: bare Scrapy, all pages 304
+        "ratio_first_vs_floor": first["scrapy_elapsed"] / floor if floor else None,
+        "second_vs_floor": second["scrapy_elapsed"] / floor if floor else None,
+        "ratio_cpu": first["cpu_seconds"] / second["cpu_seconds"]
+        if second["cpu_seconds"]
+        else None,
+        # robust to a busy machine: the fastest of the repeats, and the median of the ratios
+        # of each repeat's first and second crawl (run back to back, so under similar load)
+        "ratio_seconds_min": min(f["seconds"] for f in firsts) / min(f["seconds"] for f in seconds),
+        "ratio_cpu_min": min(f["cpu_seconds"] for f in firsts)
+        / min(f["cpu_seconds"] for f in seconds),
+        "ratio_seconds_paired_median": statistics.median(
+            f["seconds"] / g["seconds"] for f, g in zip(firsts, seconds, strict=True)
+        ),
+        "ratio_cpu_paired_median": statistics.median(
+            f["cpu_seconds"] / g["cpu_seconds"] for f, g in zip(firsts, seconds, strict=True)
+        ),
+        "ratio_first_vs_floor_cpu": first["cpu_seconds"] / floor_cpu if floor_cpu else None,
+        "second_vs_floor_cpu": second["cpu_seconds"] / floor_cpu if floor_cpu else None,
     }
 
 
-def _bare_or_store(ids: list[str], hosts: dict[str, str], db: str) -> float:
+def _bare_or_store(ids: list[str], hosts: dict[str, str], db: str) -> tuple[float, float]:
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     out = subprocess.run(
         [sys.executable, "-c", BARE, str(REPO / "sources.yaml"), json.dumps(hosts), db, *ids],
@@ -133,23 +272,40 @@ def _bare_or_store(ids: list[str], hosts: dict[str, str], db: str) -> float:
         check=True,
     ).stdout
     result = json.loads(out.strip().splitlines()[-1])
-    return sum(v["elapsed"] for v in result.values())
+    return sum(v["elapsed"] for v in result.values()), sum(v["cpu"] for v in result.values())
 
 
 def overhead(ids: list[str], tmp: Path, repeat: int) -> dict[str, Any]:
-    bare: list[float] = []
-    store: list[float] = []
+    bare: list[tuple[float, float]] = []
+    store: list[tuple[float, float]] = []
     with ReplayServer(REPO / "snapshots", ids) as server:
         for i in range(repeat):
             bare.append(_bare_or_store(ids, server.host_map, ""))
             store.append(_bare_or_store(ids, server.host_map, f"sqlite:///{tmp / f'o{i}.db'}"))
-    b, s = statistics.median(bare), statistics.median(store)
+    b, s = statistics.median(x[0] for x in bare), statistics.median(x[0] for x in store)
+    bc, sc = statistics.median(x[1] for x in bare), statistics.median(x[1] for x in store)
     return {
-        "bare_seconds": bare,
-        "store_seconds": store,
+        "bare_seconds": [x[0] for x in bare],
+        "store_seconds": [x[0] for x in store],
+        "bare_cpu": [x[1] for x in bare],
+        "store_cpu": [x[1] for x in store],
         "median_bare": b,
         "median_store": s,
+        "median_bare_cpu": bc,
+        "median_store_cpu": sc,
         "overhead": s / b - 1,
+        "overhead_cpu": sc / bc - 1,
+        # robust to a busy machine: fastest of the repeats; median of back-to-back pairs
+        "overhead_min": min(x[0] for x in store) / min(x[0] for x in bare) - 1,
+        "overhead_cpu_min": min(x[1] for x in store) / min(x[1] for x in bare) - 1,
+        "overhead_paired_median": statistics.median(
+            x[0] / y[0] for x, y in zip(store, bare, strict=True)
+        )
+        - 1,
+        "overhead_cpu_paired_median": statistics.median(
+            x[1] / y[1] for x, y in zip(store, bare, strict=True)
+        )
+        - 1,
     }
 
 
@@ -157,13 +313,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--sources", nargs="+", default=["komm_mach_mint", "mzs_schulen"])
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--part", choices=["all", "incremental", "overhead"], default="all")
     args = parser.parse_args()
+    result: dict[str, Any] = {"sources": args.sources}
     with tempfile.TemporaryDirectory() as tmp:
-        result = {
-            "sources": args.sources,
-            "incremental": incremental(args.sources, Path(tmp), args.repeat),
-            "pipeline_overhead": overhead(args.sources, Path(tmp), args.repeat),
-        }
+        if args.part in ("all", "incremental"):
+            result["incremental"] = incremental(args.sources, Path(tmp), args.repeat)
+        if args.part in ("all", "overhead"):
+            result["pipeline_overhead"] = overhead(args.sources, Path(tmp), args.repeat)
     json.dump(result, sys.stdout, indent=1)
     sys.stdout.write("\n")
 

@@ -15,7 +15,9 @@ In process, the same queries run in three ways, interleaved, and p50/p95/p99 are
 - ``baseline``: the bare engine query (words and filters, top 20 + count) without facets,
   snippets or stored documents;
 - ``full``: ``SearchIndex.search`` = search + count + all facet counts (disjunctive) +
-  20 hits with snippets, with 3 filters set (subject, Bundesland, free of charge);
+  20 hits with snippets, with 3 filters set (subject, Bundesland, free of charge), with
+  the per-generation cache of counts switched off, so every request computes them;
+- ``next page``: the following page of a request just answered (counts from the cache);
 - extra scenarios: place + 50 km radius sorted by distance; date sort; a typo.
 
 With ``--http``, gunicorn (2 workers) serves the real site on loopback from ``VAR_DIR`` and
@@ -38,6 +40,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from datetime import date, timedelta
 from pathlib import Path
 from urllib.parse import urlencode
@@ -156,10 +159,14 @@ def timed(fn: Callable[[], object]) -> float:
 def open_or_build(var_dir: Path, n: int) -> SearchIndex:
     index_dir = var_dir / "index"
     if SearchIndex.exists(index_dir):
-        index = SearchIndex.open(index_dir)
-        if index.num_docs == n:
-            print(f"index: reusing {n} docs in {index_dir}")
-            return index
+        try:
+            index = SearchIndex.open(index_dir)
+        except S.IndexOutdatedError:
+            print(f"index: {index_dir} has an older schema; rebuilding")
+        else:
+            if index.num_docs == n:
+                print(f"index: reusing {n} docs in {index_dir}")
+                return index
     started = time.perf_counter()
     index = SearchIndex.build(index_dir, make_docs(n, random.Random(42)))
     print(f"index: built {n} docs in {time.perf_counter() - started:.1f} s ({index_dir})")
@@ -169,6 +176,7 @@ def open_or_build(var_dir: Path, n: int) -> SearchIndex:
 def in_process(index: SearchIndex, n_queries: int) -> None:
     rng = random.Random(7)
     queries = [filtered_query(rng) for _ in range(n_queries)]
+    index.counts_cache_size = 0  # every request computes its counts
     for query in queries[:50]:  # warm up
         index.search(query)
         bare(index, query)
@@ -183,6 +191,14 @@ def in_process(index: SearchIndex, n_queries: int) -> None:
         f"  ratio full/baseline: p50 {pct(full, 0.5) / pct(base, 0.5):.1f}x, "
         f"p99 {pct(full, 0.99) / pct(base, 0.99):.1f}x"
     )
+    index.counts_cache_size = S.COUNTS_CACHE_SIZE
+    paged = []
+    for query in queries[: max(50, n_queries // 4)]:
+        index.search(query)
+        following = replace(query, page=query.page + 1)
+        paged.append(timed(lambda q=following: index.search(q)))
+    print("  " + summary("next page (counts cached)", paged))
+    index.counts_cache_size = 0
     extras = {
         "radius 50 km, by distance": lambda i: SearchQuery(
             q=rng.choice(WORDS), near=LEIPZIG, radius_km=50, sort="distance", page=1 + i % 3

@@ -53,17 +53,26 @@ g+5..h+6), and entries without either match every age and grade.
 
 Facets (``subjects``, ``formats``, ``bundesland``, ``platforms``) are counted with
 ``Searcher.aggregate`` (terms aggregation). Counts are disjunctive: a facet's counts use the
-query with every filter except that facet's own selection. All facets without a selection
-share one aggregation, which also counts the matches (so the hits are fetched without
-counting); each selected facet costs one more (one nested aggregation over two selected
-facets' joint distribution was measured no faster). Measured (100k synthetic
-offers, queries matching up to half of them, 2 cores): a terms aggregation over a
-multi-valued field costs ~6 ms per facet (search + facets p50 23 ms), over a single-valued
-field ~0.2 ms. So each facet is also indexed as one single-valued "combination" value
-(the sorted values joined by ``\x1f``); the combinations are counted and summed per value
-in Python (exact; p50 ~8 ms). The multi-valued field serves the filters, and the exact
-but slow count if a facet ever has more than :data:`MAX_COMBINATIONS` combinations.
-Counting per value with one count query each was slower (~1 ms per value).
+query with every filter except that facet's own selection. One aggregation does it all: it
+runs the query without any facet selection, counts each selected facet under a filter
+aggregation with the other facets' selections and the unselected facets and the total under
+one with all selections (``_aggregate_disjunctive``; measured 100k synthetic offers, 2
+selected facets: p50 8.1 -> 6.0 ms against one aggregation per selected facet). Selection
+values that cannot be written as query text (quotes, backslashes, control characters) fall
+back to one aggregation per selected facet. Counting needs no scores, so it uses the same
+word query built on ``stems`` (one indexed field holding the tokens of all text fields, no
+frequencies or positions: one posting list per stem instead of one per field; the page of
+hits is still scored per field). A terms aggregation over a multi-valued field costs ~6 ms
+per facet (100k offers), over a single-valued field ~0.2 ms. So each facet is also indexed
+as one single-valued "combination" value (the sorted values joined by ``\x1f``); the
+combinations are counted and summed per value in Python (exact). The multi-valued field
+serves the filters, and the exact but slow count if a facet ever has more than
+:data:`MAX_COMBINATIONS` combinations. Counting per value with one count query each was
+slower (~1 ms per value).
+
+Each generation keeps the counts, the total and the suggestion of the last
+:data:`COUNTS_CACHE_SIZE` requests (keyed by words and filters, not page or sort): the next
+page of a result list, or a popular request, only fetches its page of hits.
 
 PyStemmer is not needed: tantivy's ``Filter.stemmer("german")`` is the same Snowball
 algorithm and runs inside the native analyzer, so index and query analysis cannot drift.
@@ -113,6 +122,10 @@ SNIPPET_CHARS = 200
 #: distinct value combinations per facet counted in one pass (see ``_aggregate``)
 MAX_COMBINATIONS = 5_000
 COMBO_SEP = "\x1f"
+#: requests (without page and sort) whose counts and suggestion a generation keeps
+COUNTS_CACHE_SIZE = 1024
+#: characters a facet value may not contain to be counted in one pass (query syntax)
+_UNQUOTABLE = re.compile(r'["\\\x00-\x1f]')
 #: words kept in a generation's vocabulary for suggestions (most frequent first)
 MAX_VOCABULARY = 50_000
 #: distinct places counted for the radius filter and the distance sort
@@ -142,6 +155,8 @@ TEXT_FIELDS: dict[str, float] = {
     "place": 1.5,
     "description": 1.0,
 }
+#: index field with the tokens of all :data:`TEXT_FIELDS` (unscored matching)
+STEMS_FIELD = "stems"
 PREFIX_BOOST = 1.0
 FUZZY_BOOST = 0.3
 
@@ -398,6 +413,8 @@ def _schema() -> tantivy.Schema:
     sb.add_text_field("cluster_id", stored=True, tokenizer_name="raw")
     for name in TEXT_FIELDS:
         sb.add_text_field(name, stored=name == "description", tokenizer_name=ANALYZER)
+    # the stems of every text field (matching without scoring: counts and facets)
+    sb.add_text_field(STEMS_FIELD, tokenizer_name=ANALYZER, index_option="basic")
     sb.add_text_field("all", tokenizer_name=FOLD_ANALYZER)
     # folded words of every field but the description: prefix and fuzzy terms
     sb.add_text_field("head", tokenizer_name=FOLD_ANALYZER)
@@ -542,6 +559,7 @@ def _to_document(doc: SearchDoc, rank: int) -> tantivy.Document:
             if value:
                 value = _clean(str(value))
                 out.add_text(name, value)
+                out.add_text(STEMS_FIELD, value)
                 out.add_text("all", value)
                 if name != "description":
                     out.add_text("head", value)
@@ -671,6 +689,19 @@ class _Generation:
     geo_cache: OrderedDict[tuple[float, float, float], list[str]] = field(
         default_factory=OrderedDict
     )
+    #: request without paging and sort -> its counts (see ``SearchIndex._counted``)
+    counts_cache: OrderedDict[tuple[Any, ...], _Counted] = field(default_factory=OrderedDict)
+
+
+@dataclass(frozen=True)
+class _Counted:
+    """What a request computes independently of its page and sort order."""
+
+    unknown: frozenset[str]
+    corrections: dict[str, str]
+    facets: dict[str, dict[str, int]]
+    total: int
+    suggestion: str | None
 
 
 def _stamp(root: Path) -> tuple[int, int]:
@@ -691,6 +722,8 @@ class SearchIndex:
         self.index_dir = index_dir
         self._gen = generation
         self._lock = threading.Lock()
+        #: requests whose counts are kept per generation (0: none; see ``_counts_key``)
+        self.counts_cache_size = COUNTS_CACHE_SIZE
 
     # building and opening
 
@@ -787,6 +820,7 @@ class SearchIndex:
                     _stamp(self.index_dir),
                     self._gen.vocabulary,
                     self._gen.geo_cache,
+                    self._gen.counts_cache,
                 )
                 return False
             try:
@@ -805,19 +839,24 @@ class SearchIndex:
         page = _clamp_int(query.page, 1, 10**9, 1)
         words = query_words(query.q)
         near = _near(query)
+        selected = {name: _facet_values(getattr(query, name, None)) for name in FACETS}
+        key = _counts_key(query, selected)
+        counted = self._cached_counts(gen, key)
 
-        unknown = {
-            w.folded
-            for i, w in enumerate(words)
-            if not _known(searcher, w, last=i == len(words) - 1)
-        }
-        corrections = _corrections(gen, [w for w in words if w.folded in unknown])
+        if counted is None:
+            unknown = {
+                w.folded
+                for i, w in enumerate(words)
+                if not _known(searcher, w, last=i == len(words) - 1)
+            }
+            corrections = _corrections(gen, [w for w in words if w.folded in unknown])
+        else:
+            unknown, corrections = set(counted.unknown), counted.corrections
         text_q = _text_query(words, corrections, unknown) if words else tantivy.Query.all_query()
         base = [_filter(q) for q in _attribute_filters(query)]
         radius = _radius(query) if near is not None else None
         if near is not None and radius is not None:
             base.append(_filter(_geo_filter(searcher, gen, near, radius)))
-        selected = {name: _facet_values(getattr(query, name, None)) for name in FACETS}
         facet_qs = {
             name: _filter(_any_of(FACETS[name], values))
             for name, values in selected.items()
@@ -825,41 +864,75 @@ class SearchIndex:
         }
 
         main = _and([text_q, *base, *facet_qs.values()])
+        # the same documents without scores (see ``_text_query``): counting, date order
+        match_q = (
+            _text_query(words, corrections, unknown, scored=False)
+            if words
+            else tantivy.Query.all_query()
+        )
         sort = query.sort if isinstance(query.sort, str) and query.sort in SORTS else "relevance"
         if sort == "distance" and near is None:
             sort = "relevance"
         offset = (page - 1) * per_page
-        # the facet aggregation over ``main`` also counts the matches
-        facets, total = self._facet_counts(searcher, text_q, base, facet_qs, main, selected)
+        if counted is None:
+            # the facet aggregation also counts the matches; it needs no scores
+            facets, total = self._facet_counts(searcher, match_q, base, facet_qs, selected)
+            suggestion = None
+            if corrections:
+                others = [*base, *facet_qs.values()]
+                suggestion = _suggestion(gen, query.q, corrections, others)
+            counted = _Counted(frozenset(unknown), corrections, facets, total, suggestion)
+            self._store_counts(gen, key, counted)
+        total = counted.total
         if offset + per_page > MAX_WINDOW:
             raw_hits: list[tuple[float, tantivy.DocAddress]] = []
         elif sort == "distance":
             assert near is not None
-            total, raw_hits = _page_by_distance(searcher, main, near, offset, per_page, words)
+            unscored = _and([match_q, *base, *facet_qs.values()])
+            total, raw_hits = _page_by_distance(
+                searcher, main, near, offset, per_page, words, unscored
+            )
         elif sort == "date":
             today = query.today if isinstance(query.today, date) else None
-            total, raw_hits = _page_by_date(searcher, main, today, offset, per_page, words)
+            unscored = _and([match_q, *base, *facet_qs.values()])
+            total, raw_hits = _page_by_date(
+                searcher, main, today, offset, per_page, words, unscored
+            )
         else:  # top hits without counting: lets tantivy skip blocks that cannot make it
             raw_hits = _page(searcher, main, offset, per_page, words, count=False)[1]
 
-        snippets = _Snippets(searcher, words)
+        snippets = _Snippets(searcher, words if raw_hits else [])
         hits = [
             _hit(searcher, address, float(score) if words else 0.0, snippets, near)
             for score, address in raw_hits
         ]
-
-        suggestion = None
-        if corrections:
-            others = [*base, *facet_qs.values()]
-            suggestion = _suggestion(gen, query.q, corrections, others)
         return SearchResult(
             total=total,
             hits=hits,
-            facets=facets,
+            facets={name: dict(values) for name, values in counted.facets.items()},
             page=page,
             per_page=per_page,
-            suggestion=suggestion,
+            suggestion=counted.suggestion,
         )
+
+    def _cached_counts(self, gen: _Generation, key: tuple[Any, ...] | None) -> _Counted | None:
+        if key is None or self.counts_cache_size <= 0:
+            return None
+        with _COUNTS_LOCK:
+            counted = gen.counts_cache.get(key)
+            if counted is not None:
+                gen.counts_cache.move_to_end(key)
+            return counted
+
+    def _store_counts(
+        self, gen: _Generation, key: tuple[Any, ...] | None, counted: _Counted
+    ) -> None:
+        if key is None or self.counts_cache_size <= 0:
+            return
+        with _COUNTS_LOCK:
+            gen.counts_cache[key] = counted
+            while len(gen.counts_cache) > self.counts_cache_size:
+                gen.counts_cache.popitem(last=False)
 
     def _facet_counts(
         self,
@@ -867,15 +940,21 @@ class SearchIndex:
         text_q: tantivy.Query,
         base: list[tantivy.Query],
         facet_qs: dict[str, tantivy.Query],
-        main: tantivy.Query,
         selected: dict[str, list[str]],
     ) -> tuple[dict[str, dict[str, int]], int]:
-        """Disjunctive facet counts and the number of entries matching ``main``."""
+        """Disjunctive facet counts and the number of entries matching ``text_q`` with all
+        filters."""
         plain = [name for name in FACETS if name not in facet_qs]
-        counts, total = _aggregate(searcher, main, plain, with_total=True)
-        for name in facet_qs:
-            others = [q for other, q in facet_qs.items() if other != name]
-            counts.update(_aggregate(searcher, _and([text_q, *base, *others]), [name])[0])
+        chosen = {name: selected[name] for name in facet_qs}
+        one_pass = _aggregate_disjunctive(searcher, _and([text_q, *base]), chosen, plain)
+        if one_pass is not None:
+            counts, total = one_pass
+        else:
+            main = _and([text_q, *base, *facet_qs.values()])
+            counts, total = _aggregate(searcher, main, plain, with_total=True)
+            for name in facet_qs:
+                others = [q for other, q in facet_qs.items() if other != name]
+                counts.update(_aggregate(searcher, _and([text_q, *base, *others]), [name])[0])
         facets: dict[str, dict[str, int]] = {}
         for name in FACETS:
             values = counts.get(name, {})
@@ -1021,6 +1100,7 @@ def _radius(query: SearchQuery) -> float | None:
 
 
 _GEO_LOCK = threading.Lock()
+_COUNTS_LOCK = threading.Lock()
 _GEO_CACHE_SIZE = 256
 
 
@@ -1125,15 +1205,17 @@ def _page_by_distance(
     offset: int,
     limit: int,
     words: list[Word],
+    unscored: tantivy.Query | None = None,
 ) -> tuple[int, RawHits]:
-    """Hits nearest first, entries without a place last.
+    """Hits nearest first, entries without a place last (``unscored``: the same documents
+    as ``main``, cheaper to match; it finds their places).
 
     The matching entries' distinct places and their counts come from one aggregation; the
     places are sorted by exact distance and only those covering the page are fetched
     (within one place by relevance, or title).
     """
     located = []
-    for key, count in _geo_buckets(searcher, main):
+    for key, count in _geo_buckets(searcher, unscored or main):
         point = _parse_geo_key(key)
         if point is not None:
             located.append((haversine_km(near, point), key, count))
@@ -1161,20 +1243,23 @@ def _page_by_date(
     offset: int,
     limit: int,
     words: list[Word],
+    unscored: tantivy.Query | None = None,
 ) -> tuple[int, RawHits]:
     """Hits by next date: running and upcoming (by start), then past (latest first),
-    then entries without dates (by relevance, or title)."""
+    then entries without dates (by relevance, or title). ``unscored`` matches the same
+    documents as ``main`` more cheaply; it serves the parts ordered by date."""
+    by_date = unscored or main
     dated = tantivy.Query.term_query(SCHEMA, "dated", True)
     segments: list[tuple[tantivy.Query, tantivy.Order | None]] = []
     if today is None:
-        segments.append((_and([main, dated]), tantivy.Order.Asc))
+        segments.append((_and([by_date, dated]), tantivy.Order.Asc))
     else:
         day = today.toordinal()
         integer = tantivy.FieldType.Integer
         coming = tantivy.Query.range_query(SCHEMA, "end_day", integer, lower_bound=day)
         past = tantivy.Query.range_query(SCHEMA, "end_day", integer, upper_bound=day - 1)
-        segments.append((_and([main, dated, coming]), tantivy.Order.Asc))
-        segments.append((_and([main, dated, past]), tantivy.Order.Desc))
+        segments.append((_and([by_date, dated, coming]), tantivy.Order.Asc))
+        segments.append((_and([by_date, dated, past]), tantivy.Order.Desc))
     segments.append((_and([main, tantivy.Query.term_query(SCHEMA, "dated", False)]), None))
     hits: RawHits = []
     total = 0
@@ -1249,27 +1334,32 @@ def _suggestion(
         tokens.append(corrections.get(folded[0], token) if len(folded) == 1 else token)
     corrected = " ".join(tokens)
     new_words = query_words(corrected)
-    if not new_words or _count(gen.searcher, _and([_text_query(new_words), *filters])) == 0:
+    if not new_words:
+        return None
+    if _count(gen.searcher, _and([_text_query(new_words, scored=False), *filters])) == 0:
         return None
     return corrected
 
 
-def _fields_query(stem: str, factor: float = 1.0) -> list[tantivy.Query]:
+def _fields_query(stem: str, factor: float = 1.0, scored: bool = True) -> list[tantivy.Query]:
+    if not scored:  # the same documents: STEMS_FIELD holds the tokens of every text field
+        return [tantivy.Query.term_query(SCHEMA, STEMS_FIELD, stem, index_option="basic")]
     return [
         tantivy.Query.boost_query(tantivy.Query.term_query(SCHEMA, name, stem), boost * factor)
         for name, boost in TEXT_FIELDS.items()
     ]
 
 
-def _all_stems(stems: Sequence[str], factor: float) -> tantivy.Query:
+def _all_stems(stems: Sequence[str], factor: float, scored: bool = True) -> tantivy.Query:
     """Every stem in some text field (a compound's parts, a multi-word synonym)."""
-    return _and([_or(_fields_query(stem, factor)) for stem in stems])
+    return _and([_or(_fields_query(stem, factor, scored)) for stem in stems])
 
 
 def _text_query(
     words: list[Word],
     corrections: dict[str, str] | None = None,
     unknown: set[str] | None = None,
+    scored: bool = True,
 ) -> tantivy.Query:
     """Every word must match: its stem (or all its compound parts) in a text field, a
     synonym, its correction (see ``_corrections``), a prefix of a word outside the
@@ -1278,20 +1368,24 @@ def _text_query(
 
     The word's own clauses add up; a synonym or the correction competes with them as a
     whole (disjunction max), so an entry matching several synonyms does not outrank one
-    that matches the word itself."""
+    that matches the word itself.
+
+    ``scored=False`` gives a query matching the same documents for counting: each stem is
+    one term of :data:`STEMS_FIELD` instead of one per text field (scores are meaningless).
+    """
     clauses = []
     for position, word in enumerate(words):
-        options = _fields_query(word.stem)
+        options = _fields_query(word.stem, 1.0, scored)
         if word.parts:
-            options.append(_all_stems(word.parts, 1.0))
+            options.append(_all_stems(word.parts, 1.0, scored))
         alternatives = []
         correction = (corrections or {}).get(word.folded)
         if correction:
             stems = _STEM.analyze(correction)
             if stems:
-                alternatives.append(_all_stems(stems, CORRECTION_BOOST))
+                alternatives.append(_all_stems(stems, CORRECTION_BOOST, scored))
         for alternative in SYNONYMS.get(word.stem, ()):
-            alternatives.append(_all_stems(alternative, SYNONYM_BOOST))
+            alternatives.append(_all_stems(alternative, SYNONYM_BOOST, scored))
         if position == len(words) - 1 and len(word.folded) >= PREFIX_MIN_LEN:
             prefix = tantivy.Query.fuzzy_term_query(
                 SCHEMA, "head", word.folded, distance=0, prefix=True
@@ -1304,7 +1398,9 @@ def _text_query(
         ):
             fuzzy = tantivy.Query.fuzzy_term_query(SCHEMA, "head", word.folded, distance=1)
             options.append(tantivy.Query.boost_query(fuzzy, FUZZY_BOOST))
-        if alternatives:
+        if alternatives and not scored:
+            clauses.append(_or([*options, *alternatives]))
+        elif alternatives:
             clauses.append(
                 tantivy.Query.disjunction_max_query([_or(options), *alternatives], DISMAX_TIE)
             )
@@ -1357,6 +1453,117 @@ def _aggregate(
             buckets = (result.get(name) or {}).get("buckets") or []
             out[name] = {str(b["key"]): int(b["doc_count"]) for b in buckets}
     return out, total
+
+
+def _sum_combos(agg: dict[str, Any]) -> dict[str, int] | None:
+    """Counts per value from a terms aggregation over combinations; None if some
+    combinations were left out (more than :data:`MAX_COMBINATIONS`)."""
+    if agg.get("sum_other_doc_count"):
+        return None
+    counts: dict[str, int] = {}
+    parts = _COMBO_PARTS
+    for bucket in agg.get("buckets") or []:
+        key = bucket["key"]
+        values = parts.get(key)
+        if values is None:
+            if len(parts) >= _COMBO_PARTS_SIZE:
+                parts.clear()
+            values = parts[key] = tuple(str(key).split(COMBO_SEP))
+        doc_count = int(bucket["doc_count"])
+        for value in values:
+            counts[value] = counts.get(value, 0) + doc_count
+    return counts
+
+
+#: combination -> its values (the same few hundred combinations recur in every count)
+_COMBO_PARTS: dict[Any, tuple[str, ...]] = {}
+_COMBO_PARTS_SIZE = 100_000
+
+
+def _selection_filter(chosen: dict[str, list[str]]) -> str:
+    """The selections as query text: a value of every facet (raw fields: one term each)."""
+    return " AND ".join(
+        "(" + " OR ".join(f'{FACETS[name]}:"{value}"' for value in values) + ")"
+        for name, values in chosen.items()
+    )
+
+
+def _aggregate_disjunctive(
+    searcher: tantivy.Searcher,
+    unselected: tantivy.Query,
+    chosen: dict[str, list[str]],
+    plain: list[str],
+) -> tuple[dict[str, dict[str, int]], int] | None:
+    """All disjunctive facet counts and the number of matches in one aggregation.
+
+    ``unselected`` is the query without any facet selection. Each selected facet is
+    counted under a filter aggregation with the other facets' selections, the facets
+    without a selection (and the total) under one with all of them, so the text query
+    runs once instead of once per selected facet. Returns None (count separately) when
+    nothing is selected, a value cannot be written as query text or combinations
+    overflow.
+    """
+    if not chosen or any(
+        _UNQUOTABLE.search(value) for values in chosen.values() for value in values
+    ):
+        return None
+    aggs: dict[str, Any] = {}
+    for name in chosen:
+        counted = {"terms": {"field": _combo_field(FACETS[name]), "size": MAX_COMBINATIONS}}
+        others = {other: values for other, values in chosen.items() if other != name}
+        aggs[name] = (
+            {"filter": _selection_filter(others), "aggs": {"v": counted}} if others else counted
+        )
+    aggs[_TOTAL] = {
+        "filter": _selection_filter(chosen),
+        "aggs": {
+            name: {"terms": {"field": _combo_field(FACETS[name]), "size": MAX_COMBINATIONS}}
+            for name in plain
+        },
+    }
+    try:
+        result = searcher.aggregate(unselected, aggs)
+    except ValueError:
+        return None
+    out: dict[str, dict[str, int]] = {}
+    for name in chosen:
+        agg = result.get(name) or {}
+        counts = _sum_combos(agg.get("v") or {} if len(chosen) > 1 else agg)
+        if counts is None:
+            return None
+        out[name] = counts
+    main = result.get(_TOTAL) or {}
+    for name in plain:
+        counts = _sum_combos(main.get(name) or {})
+        if counts is None:
+            return None
+        out[name] = counts
+    return out, int(main.get("doc_count") or 0)
+
+
+def _counts_key(query: SearchQuery, selected: dict[str, list[str]]) -> tuple[Any, ...] | None:
+    """What the counts of ``query`` depend on (not its page or sort); None: not cacheable."""
+    text = query.q if isinstance(query.q, str) else ""
+    try:
+        attributes = repr(
+            (
+                query.free,
+                query.girls,
+                query.age,
+                query.grade,
+                _near(query),
+                _radius(query),
+                query.date_from,
+                query.date_to,
+                query.dated_only,
+                query.today,
+                query.include_past,
+            )
+        )
+    except Exception:  # noqa: BLE001 - an odd object in a request: just don't cache
+        return None
+    facets = tuple((name, tuple(values)) for name, values in selected.items())
+    return (text[:MAX_QUERY_CHARS], facets, attributes)
 
 
 class _Snippets:

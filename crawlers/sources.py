@@ -13,8 +13,8 @@ Public API:
   :class:`SourcesError` (a list of :class:`SourceProblem`).
 - :class:`Source` with its parts :class:`Licence`, :class:`Politeness`, :class:`FieldRule`,
   :class:`HtmlSpec`, :class:`RdfSpec` (:class:`RdfDocument`), :class:`CsvSpec`,
-  :class:`JsonSpec` (:class:`JsonPaging`, :class:`JsonAuth`), :class:`IcalSpec`,
-  :class:`JsonldSpec` and :class:`FeedSpec`.
+  :class:`JsonSpec` (:class:`JsonPaging`, :class:`JsonAuth`, :class:`JsonDetail`),
+  :class:`IcalSpec`, :class:`JsonldSpec` and :class:`FeedSpec`.
 - :func:`sources_json_schema` returns the JSON Schema (draft 2020-12) of the whole file for
   editors.
 
@@ -58,6 +58,7 @@ __all__ = [
     "HtmlSpec",
     "IcalSpec",
     "JsonAuth",
+    "JsonDetail",
     "JsonPaging",
     "JsonSpec",
     "JsonldSpec",
@@ -472,6 +473,34 @@ class JsonPaging(BaseModel):
         return self
 
 
+class JsonDetail(BaseModel):
+    """A document fetched per record of a json source and merged into that record.
+
+    ``url`` (JMESPath on one record) gives the document's address, e.g.
+    ``join('', ['https://host/event/', slug, '/ics-download'])``; a relative address is
+    resolved against the page's URL, a record without one is kept without the document.
+    The parsed document is put into the record object under ``into`` before the field
+    rules run, so a rule reads it like any other part of the record, with JMESPath's
+    ``||`` as the fallback when it is missing: ``ics.dates || [startTime, endTime]``.
+    ``kind: ical`` stores the first VEVENT as the ical kind describes it (``start``,
+    ``end``, ``rrule``, ``recurrence``, ``location``, ``dates``, …); ``kind: json`` the
+    whole JSON document. The access token of ``json.auth`` is never sent to these URLs.
+    """
+
+    model_config = _STRICT
+
+    url: str = Field(description="JMESPath on one record giving the document's URL.")
+    kind: Literal["ical", "json"] = Field("ical", description="How the document is parsed.")
+    into: Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")] = Field(
+        "detail", description="Key under which the parsed document is added to the record."
+    )
+
+    @field_validator("url")
+    @classmethod
+    def _url_compiles(cls, value: str) -> str:
+        return _check_jmespath(value)
+
+
 class JsonSpec(BaseModel):
     """How a json source is read: where the records are in a response, how to page."""
 
@@ -483,6 +512,9 @@ class JsonSpec(BaseModel):
     key: str = Field("url", description="Field whose value is the record's source_key.")
     paging: JsonPaging = Field(default_factory=JsonPaging, description="How to page.")
     auth: JsonAuth | None = Field(None, description="Access token from an environment variable.")
+    detail: JsonDetail | None = Field(
+        None, description="A document fetched per record (e.g. its .ics) and merged into it."
+    )
 
     @field_validator("items")
     @classmethod

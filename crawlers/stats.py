@@ -107,6 +107,9 @@ def summarize(
         "bytes_parsed": int(scrapy_stats.get("mintsuche/bytes_parsed", 0) or 0),
         "pages_unchanged": int(scrapy_stats.get("mintsuche/pages_not_modified", 0) or 0)
         + int(scrapy_stats.get("mintsuche/pages_same_hash", 0) or 0),
+        "records_reemitted": int(scrapy_stats.get("mintsuche/records_reemitted", 0) or 0),
+        # Scrapy's own spider open -> close time (CoreStats sets it before our handler runs)
+        "elapsed_seconds": round(float(scrapy_stats.get("elapsed_time_seconds", 0) or 0), 4),
     }
 
 

@@ -63,6 +63,7 @@ def test_unchanged_page_gets_304_and_is_not_parsed(env: dict[str, Any]) -> None:
     assert second["stats"]["http_status"] == {"200": 1, "304": 1}  # robots.txt, the page
     assert second["stats"]["bytes_parsed"] == 0 and second["stats"]["pages_unchanged"] == 1
     assert second["items"] == 994 and second["stats"]["outcomes"] == {"unchanged": 994}
+    assert second["stats"]["records_reemitted"] == 994 and first["stats"]["records_reemitted"] == 0
     assert second["stats"]["coverage"] == first["stats"]["coverage"]
     with Session(get_engine(env["url"])) as session:
         rows = session.exec(select(RawRecordRow.last_run_id)).all()

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from catalog import search as catalog_search
 from catalog.search import (
     MAX_PER_PAGE,
     IndexNotFoundError,
@@ -401,10 +402,123 @@ def test_facet_counts_fall_back_when_combinations_overflow(
 ) -> None:
     import catalog.search
 
-    queries = [SearchQuery(), SearchQuery("Leipzig", subjects=["informatik"], free=True)]
+    monkeypatch.setattr(index, "counts_cache_size", 0)  # count again, don't reuse
+    queries = [
+        SearchQuery(),
+        SearchQuery("Leipzig", subjects=["informatik"], free=True),
+        SearchQuery(subjects=["informatik", "technik"], bundesland=["Sachsen"]),
+    ]
     fast = [index.search(q).facets for q in queries]
     monkeypatch.setattr(catalog.search, "MAX_COMBINATIONS", 1)
     assert [index.search(q).facets for q in queries] == fast
+
+
+def _separate_counts(index: SearchIndex, query: SearchQuery) -> dict[str, dict[str, int]]:
+    """Each facet counted by its own aggregation over the scored query (the slow way)."""
+    from catalog import search as S
+
+    searcher = index._gen.searcher
+    words = query_words(query.q)
+    text_q = S._text_query(words) if words else S.tantivy.Query.all_query()
+    base = [S._filter(q) for q in S._attribute_filters(query)]
+    selected = {name: list(getattr(query, name)) for name in S.FACETS}
+    facet_qs = {n: S._filter(S._any_of(S.FACETS[n], v)) for n, v in selected.items() if v}
+    out = {}
+    for name in S.FACETS:
+        others = [q for other, q in facet_qs.items() if other != name]
+        counts = S._aggregate(searcher, S._and([text_q, *base, *others]), [name])[0][name]
+        for value in selected[name]:
+            counts.setdefault(value, 0)
+        out[name] = dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
+    return out
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        SearchQuery(),
+        SearchQuery("Roboter", subjects=["informatik"]),
+        SearchQuery(subjects=["informatik", "chemie"], bundesland=["Sachsen"], free=True),
+        SearchQuery("Schüler", formats=["ag", "workshop"], platforms=["mint_thueringen"]),
+        SearchQuery(
+            "Labor",
+            subjects=["chemie"],
+            formats=["schuelerlabor"],
+            bundesland=["Sachsen"],
+            platforms=["leipzig_data"],
+        ),
+        # a value that cannot be written as query text: counted one facet at a time
+        SearchQuery("Programmieren", subjects=['infor"matik', "informatik"], age=11),
+        SearchQuery("Robo", bundesland=["Sachsen-Anhalt", "Thüringen"], subjects=["technik"]),
+        SearchQuery("Informatk", bundesland=["Sachsen"]),  # a typo (fuzzy, correction)
+    ],
+)
+def test_one_pass_counts_equal_separate_counts(index: SearchIndex, query: SearchQuery) -> None:
+    index.counts_cache_size = 0
+    try:
+        result = index.search(query)
+    finally:
+        index.counts_cache_size = catalog_search.COUNTS_CACHE_SIZE
+    assert result.facets == _separate_counts(index, query)
+    assert (
+        result.total
+        == index._gen.searcher.search(
+            catalog_search._and(
+                [
+                    catalog_search._text_query(query_words(query.q))
+                    if query.q
+                    else catalog_search.tantivy.Query.all_query(),
+                    *[catalog_search._filter(q) for q in catalog_search._attribute_filters(query)],
+                    *[
+                        catalog_search._any_of(catalog_search.FACETS[n], getattr(query, n))
+                        for n in catalog_search.FACETS
+                        if getattr(query, n)
+                    ],
+                ]
+            ),
+            1,
+        ).count
+    )
+
+
+@pytest.mark.parametrize("q", ["Roboter", "Schülerlabor", "Programmieren", "Robo", "Informatk"])
+def test_unscored_query_matches_the_same_documents(index: SearchIndex, q: str) -> None:
+    searcher = index._gen.searcher
+    words = query_words(q)
+    scored = searcher.search(catalog_search._text_query(words), 100)
+    unscored = searcher.search(catalog_search._text_query(words, scored=False), 100)
+    addresses = {(a.segment_ord, a.doc) for _, a in scored.hits}
+    assert addresses and addresses == {(a.segment_ord, a.doc) for _, a in unscored.hits}
+
+
+def test_one_pass_is_used_unless_a_value_cannot_be_quoted(index: SearchIndex) -> None:
+    searcher = index._gen.searcher
+    everything = catalog_search.tantivy.Query.all_query()
+    one_pass = catalog_search._aggregate_disjunctive(
+        searcher, everything, {"subjects": ["informatik"], "bundesland": ["Sachsen"]}, ["formats"]
+    )
+    assert one_pass is not None and one_pass[1] == 3
+    assert one_pass[0]["bundesland"] == {"Sachsen": 3, "Sachsen-Anhalt": 2, "Thüringen": 1}
+    for odd in ('a"b', "a\\b", "a\nb"):
+        chosen = {"subjects": [odd]}
+        assert catalog_search._aggregate_disjunctive(searcher, everything, chosen, []) is None
+
+
+def test_counts_are_kept_per_request_not_per_page(tmp_path: Path) -> None:
+    idx = SearchIndex.build(tmp_path, DOCS)
+    first = idx.search(SearchQuery("Schüler", per_page=1))
+    assert len(idx._gen.counts_cache) == 1
+    first.facets["subjects"]["chemie"] = 999  # a caller changing its result changes nothing
+    second = idx.search(SearchQuery("Schüler", page=2, per_page=1, sort="date"))
+    assert len(idx._gen.counts_cache) == 1
+    assert second.total == first.total and second.facets["subjects"]["chemie"] != 999
+    assert [h.cluster_id for h in first.hits] != [h.cluster_id for h in second.hits]
+    idx.search(SearchQuery("Schüler", free=True))
+    assert len(idx._gen.counts_cache) == 2
+    # a rebuild starts a new generation with its own (empty) cache and new counts
+    SearchIndex.build(tmp_path, DOCS[8:10])
+    assert idx.reload_if_changed()
+    assert idx._gen.counts_cache == {} and idx.search(SearchQuery("Schüler")).total == 0
 
 
 def test_keywords_and_suggestions(index: SearchIndex) -> None:

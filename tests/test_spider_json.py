@@ -1,7 +1,9 @@
 """The json spider over loopback HTTP on constructed inputs (tests/fixtures/constructed/,
 labelled constructed: no platform's data): offset, page and cursor paging, JMESPath
 mapping, the access token from an environment variable, broken JSON and an unexpected
-response shape. Also the shared ``crawl_fixture`` helper of the other kind tests.
+response shape, a calendar file per record merged into it (``json.detail``) with a missing,
+an unreadable and a DTSTART-less file. Also the shared ``crawl_fixture`` helper of the
+other kind tests. The MINTvernetzt sources: tests/test_mintvernetzt.py.
 
 Every crawl runs in its own process (``crawl_in_subprocess``), as in production.
 """
@@ -22,9 +24,13 @@ from crawlers.replay import ReplayServer
 from crawlers.run import crawl_in_subprocess
 from crawlers.sources import SourcesError, parse_sources
 from crawlers.spiders.json_api import (
+    INVALID_DETAIL_STAT,
     INVALID_JSON_STAT,
     UNEXPECTED_SHAPE_STAT,
+    DetailError,
     jmespath_fields,
+    parse_detail,
+    search,
     texts_of,
     with_query,
     without_param,
@@ -186,6 +192,113 @@ def test_token_from_environment_never_stored(tmp_path: Path, monkeypatch) -> Non
     assert token not in str(event)
 
 
+DETAIL_FIELDS = {
+    "title": {"jmespath": "name"},
+    "dates": {"jmespath": "ics.dates || [beginn, ende]", "join": " - "},
+    "address": {"jmespath": "ics.location || ort"},
+    "recurrence": {"jmespath": "ics.recurrence"},
+    "url": {"jmespath": "link"},
+}
+DETAIL = {"url": "slug && join('', ['/termine/', slug, '.ics'])", "kind": "ical", "into": "ics"}
+
+
+def detail_entry(**section: Any) -> dict[str, Any]:
+    spec = {
+        "items": "data.offers",
+        "key": "url",
+        "paging": {"mode": "offset", "param": "skip", "size_param": "take", "size": 10},
+        "detail": DETAIL,
+        **section,
+    }
+    return fixture_entry(
+        "constructed_json", "json", spec, DETAIL_FIELDS, [f"https://{HOST}/api/termine"]
+    )
+
+
+def test_detail_calendar_is_merged_and_failures_lose_nothing(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    event, records = crawl_fixture(tmp_path, detail_entry())
+    assert event["status"] == "success", event
+    by_key = {r.source_key.rsplit("/", 1)[1]: r.fields for r in records}
+    assert sorted(by_key) == ["t1", "t2", "t3", "t4", "t5"]  # every record kept
+    # t1: DTSTART/DTEND/RRULE/LOCATION of its .ics replace the list's values
+    assert by_key["t1"] == {
+        "title": "Beispiel-Robotik-AG",
+        "dates": "Di | 03.02.2026 - Di | 30.06.2026, 14:00 - 16:00 Uhr, "
+        "wöchentlich jeden Dienstag bis 30.06.2026",
+        "address": "Beispielschule, Raum 12, Beispielstraße 1, 04109 Leipzig",
+        "recurrence": "wöchentlich jeden Dienstag bis 30.06.2026",
+        "url": f"https://{HOST}/termin/t1",
+    }
+    # no DTSTART (t2), 404 (t3), no detail URL (t4), not iCalendar (t5): the list's values
+    assert by_key["t2"]["dates"] == "2027-07-05T08:00:00Z - 2027-07-05T12:00:00Z"
+    assert by_key["t3"] == {
+        "title": "Beispiel-Mathetag",
+        "dates": "2027-03-01T09:00:00Z",
+        "address": "Beispielhaus, 99084 Erfurt",
+        "url": f"https://{HOST}/termin/t3",
+    }
+    assert "address" not in by_key["t4"] and by_key["t4"]["dates"].startswith("2027-04-01")
+    assert by_key["t5"]["address"] == "Beispielsternwarte, 04109 Leipzig"
+    assert all("recurrence" not in by_key[k] for k in ("t2", "t3", "t4", "t5"))
+    assert event["stats"]["page_failures"] == 1  # the 404
+    assert event["stats"]["errors"]["log_errors"] == 2  # ohne-beginn.ics, kaputt.ics
+    assert event["stats"]["pages"] == 5  # the list and four calendar files
+    err = capfd.readouterr().err
+    assert "termine/ohne-beginn.ics: its event has no DTSTART" in err
+    assert "termine/kaputt.ics: not an iCalendar file" in err
+    assert f"'{INVALID_DETAIL_STAT}': 2" in err
+
+
+def test_detail_requests_never_carry_the_token(tmp_path: Path, monkeypatch) -> None:
+    token = "s3cr3t-t0ken"
+    snapshots = tmp_path / "snapshots"
+    host = snapshots / "constructed_json" / HOST
+    source = CONSTRUCTED / "constructed_json" / HOST
+    (host / "api").mkdir(parents=True)
+    (host / "termine").mkdir()
+    (host / "robots.txt").write_bytes((source / "robots.txt").read_bytes())
+    body = (source / "api" / "termine@skip=0&take=10").read_bytes()
+    (host / "api" / f"termine@skip=0&take=10&access_token={token}").write_bytes(body)
+    # only the calendar file without a token exists: a token in its URL would be a 404
+    ics = (source / "termine" / "robotik.ics").read_bytes()
+    (host / "termine" / "robotik.ics").write_bytes(ics)
+    monkeypatch.setenv("FIXTURE_TOKEN", token)
+    entry = detail_entry(auth={"env": "FIXTURE_TOKEN", "param": "access_token"})
+    event, records = crawl_fixture(tmp_path / "run", entry, snapshots)
+    assert event["status"] == "success", event
+    t1 = next(r for r in records if r.source_key.endswith("/t1"))
+    assert t1.fields["recurrence"] == "wöchentlich jeden Dienstag bis 30.06.2026"
+    assert token.encode() not in (tmp_path / "run" / "crawl.db").read_bytes()
+
+
+def test_parse_detail_reasons() -> None:
+    ics = (CONSTRUCTED / "constructed_json" / HOST / "termine" / "robotik.ics").read_bytes()
+    item, bad = parse_detail("ical", ics, NOW)
+    assert not bad and item["rrule"] == "FREQ=WEEKLY;UNTIL=20260630T235959Z;BYDAY=TU"
+    assert parse_detail("json", b'{"a": [1]}', NOW) == ({"a": [1]}, False)
+    with pytest.raises(DetailError, match="not valid JSON"):
+        parse_detail("json", b"{", NOW)
+    with pytest.raises(DetailError, match="not an iCalendar file with an event"):
+        parse_detail("ical", b"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nEND:VCALENDAR\r\n", NOW)
+
+
+@pytest.mark.parametrize(
+    ("detail", "message"),
+    [
+        ({"url": "join(", "kind": "ical"}, "invalid JMESPath expression"),
+        ({"url": "slug", "kind": "xml"}, "Input should be 'ical' or 'json'"),
+        ({"url": "slug", "into": "kein name"}, "should match pattern"),
+        ({"kind": "ical"}, "missing required field 'url'"),
+    ],
+)
+def test_invalid_detail_sections(detail: dict[str, Any], message: str) -> None:
+    entry = detail_entry(detail=detail)
+    with pytest.raises(SourcesError, match=message):
+        parse_sources(yaml.safe_dump({"sources": [entry]}))
+
+
 # -- in process ----------------------------------------------------------------------------
 
 
@@ -207,6 +320,9 @@ def test_jmespath_fields_and_texts() -> None:
     assert fields["plz"] == "4109"  # numbers become text; normalize repairs the PLZ
     assert fields["audience"] is None and fields["country"] == "Deutschland"
     assert texts_of({"a": 1}) == [] and texts_of([True, None, [2.5]]) == ["true", "2.5"]
+    # a function given the wrong type (join of a null) gives no value, not an exception
+    assert search("join('', ['/e/', slug])", {"slug": None}) is None
+    assert search("join('', ['/e/', slug])", {"slug": "x"}) == "/e/x"
 
 
 def test_query_helpers() -> None:
@@ -245,65 +361,6 @@ def test_css_rule_is_rejected_for_json() -> None:
     )
     with pytest.raises(SourcesError, match="a json source uses jmespath or value"):
         parse_sources(yaml.safe_dump({"sources": [entry]}))
-
-
-# -- mintvernetzt: schema-derived fixture ----------------------------------------------------
-
-MINTVERNETZT_EVENTS = (
-    REPO
-    / "snapshots"
-    / "mintvernetzt"
-    / "community.mint-vernetzt.de"
-    / "api"
-    / "events@skip=0&take=50"
-)
-
-
-def test_mintvernetzt_check_replay_extracts_every_record_with_full_coverage(runner) -> None:
-    import json
-
-    from webapp.cli import main
-
-    fixture = json.loads(MINTVERNETZT_EVENTS.read_text(encoding="utf-8"))["result"]
-    result = runner.invoke(main, ["sources", "check", "mintvernetzt", "--replay", "--limit", "0"])
-    assert result.exit_code == 0, result.output
-    assert f"== mintvernetzt: {len(fixture)} Datensätze" in result.output
-    source = load_sources_file().get("mintvernetzt")
-    assert source is not None and not source.enabled  # never in the demo catalogue
-    coverage = result.output.split("Feldabdeckung:")[1]
-    for name in source.fields:
-        assert f"{name:<14} 100.0 %" in coverage, name
-
-
-def load_sources_file():
-    from crawlers.sources import load_sources
-
-    return load_sources(REPO / "sources.yaml")
-
-
-def test_mintvernetzt_vocabularies_map_onto_ours() -> None:
-    from normalize.audience import parse_audience
-    from normalize.vocab import map_formats
-
-    rules = load_sources_file().get("mintvernetzt").fields
-    event = {
-        "id": "x",
-        "name": "Online-Veranstaltung",
-        "types": [{"eventType": {"title": "Paneldiskussion"}}],
-        "stage": {"title": "Online"},
-        "eventTargetGroups": [
-            {"eventTargetGroup": {"title": title}}
-            for title in ("Frühkindliche Bildung", "Primarbereich", "Sek 1", "Sek 2", "Lehrkräfte")
-        ],
-        "canceled": True,
-    }
-    fields = jmespath_fields(event, rules)
-    assert map_formats(fields["formats"]) == (["veranstaltung", "online"], [])
-    groups = [g for label in fields["audience"] for g in parse_audience(label).groups]
-    assert groups == ["kita", "grundschule", "sek1", "sek2", "lehrkraefte"]
-    assert fields["status"] == "abgesagt"
-    hybrid = jmespath_fields({"name": "h", "stage": {"title": "Hybrid"}}, rules)
-    assert map_formats(hybrid["formats"])[0] == ["veranstaltung", "online"]
 
 
 def test_map_value() -> None:

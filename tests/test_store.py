@@ -151,6 +151,33 @@ def test_upsert_all_bulk_and_iter_raw(engine: Engine) -> None:
         assert by_key["k0000"].content_hash == changed[0].content_hash
 
 
+def test_touch_raw_is_an_unchanged_upsert_in_bulk(engine: Engine) -> None:
+    records = [rec(f"k{i:04d}") for i in range(700)] + [rec("k0000", source="src_b")]
+    with session_scope(engine) as s:
+        run1 = store.start_run(s, "src_a", started_at=T0)
+        store.upsert_raw_all(s, records, run_id=run1)
+        store.finish_run(s, run1, finished_at=T0, status="success", stats={})
+    later = T0 + timedelta(days=2)
+    with session_scope(engine) as s:
+        run2 = store.start_run(s, "src_a", started_at=later)
+        keys = [f"k{i:04d}" for i in range(0, 700, 2)] + ["k0000", "missing"]
+        assert store.touch_raw(s, "src_a", keys, seen=later, run_id=run2) == 350
+        with pytest.raises(ValueError):
+            store.touch_raw(s, "src_a", keys, seen=later.replace(tzinfo=None), run_id=run2)
+        store.finish_run(s, run2, finished_at=later, status="success", stats={})
+    with session_scope(engine) as s:
+        rows = {(r.source_id, r.source_key): r for r in s.scalars(select(RawRecordRow))}
+        assert len(rows) == 701
+        touched = rows[("src_a", "k0000")]
+        assert (touched.first_seen, touched.last_seen, touched.last_run_id) == (T0, later, run2)
+        assert touched.fields == {"title": "Roboter-AG", "tags": ["a", "b"]}
+        assert touched.fetched_at == T0
+        untouched = rows[("src_a", "k0001")]
+        assert (untouched.last_seen, untouched.last_run_id) == (T0, run1)
+        assert rows[("src_b", "k0000")].last_run_id == run1  # other source: not touched
+        assert s.get(CrawlRun, run2).items == 350  # type: ignore[union-attr]
+
+
 def test_failed_run_changes_nothing(engine: Engine) -> None:
     with session_scope(engine) as s:
         run = store.start_run(s, "src_a", started_at=T0)

@@ -89,6 +89,20 @@ def platforms() -> list[dict[str, Any]]:
         return rows
 
 
+def platform_titles() -> dict[str, str]:
+    """Source id -> platform title, read from the database once per search index generation
+    (every search page needs them; sources change with a crawl, which rebuilds the index)."""
+    idx = index()
+    key = (settings().database_url, None if idx is None else (str(idx.index_dir), idx.generation))
+    cached = current_app.extensions.get("mintsuche.platform_titles")
+    if idx is not None and cached is not None and cached[0] == key:
+        return dict(cached[1])
+    with session_scope(_engine()) as session:
+        titles = {src.id: src.title for src in store.list_sources(session)}
+    current_app.extensions["mintsuche.platform_titles"] = (key, titles)
+    return dict(titles)
+
+
 def _detach(row: Any) -> Any:
     """A plain copy of a row that outlives its session."""
     return type(row).model_validate(row.model_dump()) if hasattr(row, "model_dump") else row

@@ -291,7 +291,7 @@ def hit_payload(hit: Hit, platform_titles: dict[str, str]) -> dict[str, Any]:
 
 
 def platform_titles() -> dict[str, str]:
-    return {p["source"].id: p["source"].title for p in data.platforms()}
+    return data.platform_titles()
 
 
 def _result_payload(

@@ -99,6 +99,7 @@ class SourceSpider(scrapy.Spider):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.start_failures: list[dict[str, str]] = []
+        self.seen_keys: set[str] = set()
 
     # -- construction -------------------------------------------------------------------
 
@@ -180,6 +181,24 @@ class SourceSpider(scrapy.Spider):
             url or "?",
             f": {detail}" if detail else "",
         )
+
+    def count(self, stat: str) -> None:
+        """Increase the crawl statistic ``stat`` by one (no-op without a crawler)."""
+        if self.crawler is not None and self.crawler.stats is not None:
+            self.crawler.stats.inc_value(stat)
+
+    def unique_record(
+        self, key: str | None, url: str, fields: dict[str, RawValue | None]
+    ) -> RawRecord | None:
+        """``make_record``, but a key already yielded in this run is dropped as
+        ``duplicate_key`` (the first record with a key wins)."""
+        if key is not None and key in self.seen_keys:
+            self.drop("duplicate_key", url, detail=key)
+            return None
+        record = self.make_record(key, url, fields)
+        if record is not None:
+            self.seen_keys.add(record.source_key)
+        return record
 
     def make_record(
         self, key: str | None, url: str, fields: dict[str, RawValue | None]

@@ -128,10 +128,6 @@ class CsvSpider(SourceSpider):
 
     kind = "csv"
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.seen_keys: set[str] = set()
-
     def parse(self, response: Response, **kwargs: Any) -> Iterator[Any]:
         """Decode the file, check its columns, and yield its records."""
         spec = self.source.csv
@@ -139,7 +135,7 @@ class CsvSpider(SourceSpider):
         declared = getattr(spec, "encoding", None) or "utf-8"
         text, fallback = decode_body(response.body, declared)
         if fallback is not None:
-            self._count(ENCODING_FALLBACK_STAT)
+            self.count(ENCODING_FALLBACK_STAT)
             self.logger.warning("%s is not %s; decoded as %s instead", url, declared, fallback)
         extra = document_columns(url, getattr(spec, "documents", None))
         header, rows = read_rows(
@@ -151,7 +147,7 @@ class CsvSpider(SourceSpider):
         rules = dict(self.source.fields or {})
         key_columns = list(getattr(spec, "key", None) or [])
         for column in missing_columns(header, rules, key_columns):
-            self._count(MISSING_COLUMN_STAT)
+            self.count(MISSING_COLUMN_STAT)
             self.logger.error(
                 "%s has no column %r (source %s; columns: %s); the field stays empty",
                 url,
@@ -162,14 +158,6 @@ class CsvSpider(SourceSpider):
         for row in rows:
             key = row_key(row, key_columns)
             fields = row_fields(row, rules)
-            if key is not None and key in self.seen_keys:
-                self.drop("duplicate_key", url, detail=key)
-                continue
-            record = self.make_record(key, url, fields)
+            record = self.unique_record(key, url, fields)
             if record is not None:
-                self.seen_keys.add(record.source_key)
                 yield record
-
-    def _count(self, key: str) -> None:
-        if self.crawler is not None and self.crawler.stats is not None:
-            self.crawler.stats.inc_value(key)

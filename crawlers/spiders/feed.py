@@ -80,10 +80,6 @@ class FeedSpider(SourceSpider):
 
     kind = "feed"
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.seen_keys: set[str] = set()
-
     def parse(self, response: Response, **kwargs: Any) -> Iterator[Any]:
         """Parse the feed and yield its entries."""
         url = response.url
@@ -96,11 +92,11 @@ class FeedSpider(SourceSpider):
         if isinstance(problem, BENIGN):  # a missing/odd content type or charset, not the XML
             parsed["bozo"] = False
         if parsed.get("bozo") and not parsed.entries:
-            self._count(INVALID_FEED_STAT)
+            self.count(INVALID_FEED_STAT)
             self.logger.error("%s is not a readable RSS/Atom feed: %s", url, problem)
             return
         if parsed.get("bozo"):
-            self._count(NOT_WELLFORMED_STAT)
+            self.count(NOT_WELLFORMED_STAT)
             self.logger.warning(
                 "%s is not well-formed (%s); %d entries read anyway",
                 url,
@@ -112,20 +108,12 @@ class FeedSpider(SourceSpider):
         for entry in parsed.entries:
             item, html_title = entry_item(entry)
             if html_title:
-                self._count(HTML_TITLE_STAT)
+                self.count(HTML_TITLE_STAT)
                 self.logger.warning(
                     "%s: HTML markup in the title %r removed", url, _get(entry, "title")
                 )
             fields = jmespath_fields(item, rules)
             key = key_of(fields, key_field)
-            if key is not None and key in self.seen_keys:
-                self.drop("duplicate_key", url, detail=key)
-                continue
-            record = self.make_record(key, url, fields)
+            record = self.unique_record(key, url, fields)
             if record is not None:
-                self.seen_keys.add(record.source_key)
                 yield record
-
-    def _count(self, key: str) -> None:
-        if self.crawler is not None and self.crawler.stats is not None:
-            self.crawler.stats.inc_value(key)

@@ -8,7 +8,8 @@ JSON-like object (:func:`event_item`) that the ``jmespath`` rules map onto field
 ``start``/``end`` (ISO 8601; a date without time stays ``YYYY-MM-DD``), ``rrule`` (the
 RRULE text), ``recurrence`` (German, e.g. ``wöchentlich jeden Dienstag bis 30.06.2026``),
 ``next`` (the first occurrence at or after the run's ``now``, ISO), ``lat``/``lon``
-(GEO), and ``dates``: German text that ``normalize.dates`` reads, e.g.
+(GEO), and ``dates``: German text that ``normalize.dates`` reads (zoned times in German
+local time, Europe/Berlin), e.g.
 ``Di | 03.02.2026 - Di | 30.06.2026, 14:00 - 16:00 Uhr, wöchentlich jeden Dienstag``.
 
 How it fails: a file that is not iCalendar counts ``mintsuche/errors/invalid_ical``
@@ -25,6 +26,7 @@ from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 from itertools import islice
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import icalendar
 from dateutil.rrule import rrulestr
@@ -60,12 +62,46 @@ class NoDtstart(ValueError):
     """A VEVENT without DTSTART."""
 
 
+class InvalidIcal(ValueError):
+    """A document that is not iCalendar, or holds no VEVENT."""
+
+
+def parse_calendar(body: bytes) -> Any:
+    """The ``icalendar.Calendar`` of ``body``; raises :class:`InvalidIcal` if it is none."""
+    try:
+        return icalendar.Calendar.from_ical(body)
+    except (ValueError, IndexError, KeyError) as exc:
+        raise InvalidIcal(str(exc)) from None
+
+
+def first_event(body: bytes, now: datetime) -> tuple[dict[str, Any], bool]:
+    """The first VEVENT of a calendar file as :func:`event_item` gives it (for per-event
+    ``.ics`` downloads merged into a json record). Raises :class:`InvalidIcal` (not
+    iCalendar, no VEVENT) or :class:`NoDtstart`."""
+    events = parse_calendar(body).walk("VEVENT")
+    if not events:
+        raise InvalidIcal("no VEVENT in the file")
+    return event_item(events[0], now)
+
+
+LOCAL_TIME = ZoneInfo("Europe/Berlin")
+"""Times in the German ``dates`` text are wall-clock times in Germany: a UTC (``Z``) or
+other zoned DTSTART is converted; a floating time is shown as it is."""
+
+
 def _iso(value: date | datetime) -> str:
     return value.isoformat()
 
 
+def _local(value: date | datetime) -> date | datetime:
+    """``value`` in German local time when it is zoned, else unchanged."""
+    if isinstance(value, datetime) and value.tzinfo is not None:
+        return value.astimezone(LOCAL_TIME)
+    return value
+
+
 def _day(value: date | datetime) -> str:
-    day = _date_of(value)
+    day = _date_of(_local(value))
     return f"{WEEKDAYS[day.weekday()]} | {day.strftime('%d.%m.%Y')}"
 
 
@@ -101,6 +137,7 @@ def _date_of(value: date | datetime) -> date:
 def _time_range(start: date | datetime, end: date | datetime | None) -> str | None:
     if not isinstance(start, datetime):
         return None
+    start, end = _local(start), (_local(end) if end is not None else None)
     text = start.strftime("%H:%M")
     if isinstance(end, datetime):
         text += " - " + end.strftime("%H:%M")
@@ -166,7 +203,7 @@ def event_item(event: Any, now: datetime) -> tuple[dict[str, Any], bool]:
             upcoming_day = upcoming if isinstance(start, datetime) else upcoming.date()
             item["next"] = upcoming_day.isoformat()
         last = bounded[-1] if bounded else None
-    same_day = last is None or _date_of(last) == _date_of(start)
+    same_day = last is None or _date_of(_local(last)) == _date_of(_local(start))
     span = _day(start) + ("" if same_day else f" - {_day(last)}")
     parts = [span, _time_range(start, end), item["recurrence"]]
     item["dates"] = ", ".join(part for part in parts if part)
@@ -197,17 +234,13 @@ class IcalSpider(SourceSpider):
 
     kind = "ical"
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.seen_keys: set[str] = set()
-
     def parse(self, response: Response, **kwargs: Any) -> Iterator[Any]:
         """Parse the calendar and yield its events."""
         url = response.url
         try:
-            calendar = icalendar.Calendar.from_ical(response.body)
-        except (ValueError, IndexError, KeyError) as exc:
-            self._count(INVALID_ICAL_STAT)
+            calendar = parse_calendar(response.body)
+        except InvalidIcal as exc:
+            self.count(INVALID_ICAL_STAT)
             self.logger.error("%s is not an iCalendar file: %s", url, exc)
             return
         rules = dict(self.source.fields or {})
@@ -220,18 +253,10 @@ class IcalSpider(SourceSpider):
                 self.drop("no_dtstart", url, detail=str(exc))
                 continue
             if bad_rrule:
-                self._count(BAD_RRULE_STAT)
+                self.count(BAD_RRULE_STAT)
                 self.logger.warning("%s: unreadable RRULE %s", url, item["rrule"])
             fields = jmespath_fields(item, rules)
             key = key_of(fields, key_field)
-            if key is not None and key in self.seen_keys:
-                self.drop("duplicate_key", url, detail=key)
-                continue
-            record = self.make_record(key, url, fields)
+            record = self.unique_record(key, url, fields)
             if record is not None:
-                self.seen_keys.add(record.source_key)
                 yield record
-
-    def _count(self, key: str) -> None:
-        if self.crawler is not None and self.crawler.stats is not None:
-            self.crawler.stats.inc_value(key)

@@ -16,12 +16,23 @@
   platform's vocabulary by ours (:func:`map_value`). ``source_key`` = the ``json.key``
   field's value.
 
+- ``json.detail`` fetches one more document per record (e.g. the event's ``.ics``): its
+  ``url`` (JMESPath on the record, relative addresses resolved against the page URL) is
+  requested without the access token, parsed (``kind: ical``: the first VEVENT as
+  :func:`crawlers.spiders.ical.event_item` describes it; ``kind: json``: the document)
+  and added to the record object under ``into`` before the field rules run, so that
+  ``ics.dates || [startTime, endTime]`` prefers the calendar and falls back to the list.
+  A record without a detail URL is mapped at once with ``into`` = null.
+
 How it fails: a response that is not JSON counts ``mintsuche/errors/invalid_json`` and a
 response whose ``items`` is not a list counts ``mintsuche/errors/unexpected_shape``, each
 logged at ERROR; that URL's remaining pages are not requested, the other start URLs and the
 records already read are kept. A record that is not an object is dropped
 (``not_an_object``); no key or title: ``no_key``/``no_title``; a key seen before in the
-run: ``duplicate_key``.
+run: ``duplicate_key``. A detail document that cannot be fetched counts
+``mintsuche/page_failed`` (WARNING), one that cannot be read (not iCalendar, no VEVENT,
+no DTSTART, not JSON) ``mintsuche/errors/invalid_detail`` (ERROR); in both cases the
+record is kept with ``into`` = null, so the fallbacks of its rules apply.
 """
 
 from __future__ import annotations
@@ -31,10 +42,11 @@ import os
 from collections.abc import AsyncIterator, Iterator, Mapping
 from functools import lru_cache
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
 import jmespath
 import scrapy
+from jmespath.exceptions import JMESPathTypeError
 from scrapy.http import Response
 from twisted.python.failure import Failure
 
@@ -45,6 +57,32 @@ from crawlers.spiders.base import STATS_PREFIX, SourceSpider
 INVALID_JSON_STAT = f"{STATS_PREFIX}/errors/invalid_json"
 UNEXPECTED_SHAPE_STAT = f"{STATS_PREFIX}/errors/unexpected_shape"
 NO_TOKEN_STAT = f"{STATS_PREFIX}/notes/no_token"
+INVALID_DETAIL_STAT = f"{STATS_PREFIX}/errors/invalid_detail"
+DETAIL_BAD_RRULE_STAT = f"{STATS_PREFIX}/notes/bad_rrule"
+META_ITEM = "mintsuche_item"
+META_PAGE = "mintsuche_page"
+
+
+class DetailError(ValueError):
+    """A detail document that cannot be read."""
+
+
+def parse_detail(kind: str, body: bytes, now: Any) -> tuple[Any, bool]:
+    """The parsed detail document (``kind`` ical or json) and whether its RRULE was
+    unreadable. Raises :class:`DetailError` with the reason."""
+    if kind == "json":
+        try:
+            return json.loads(body), False
+        except ValueError as exc:
+            raise DetailError(f"not valid JSON ({exc})") from None
+    from crawlers.spiders.ical import InvalidIcal, NoDtstart, first_event
+
+    try:
+        return first_event(body, now)
+    except InvalidIcal as exc:
+        raise DetailError(f"not an iCalendar file with an event ({exc})") from None
+    except NoDtstart as exc:
+        raise DetailError(f"its event has no DTSTART ({exc})") from None
 
 
 @lru_cache(maxsize=256)
@@ -53,8 +91,13 @@ def _compiled(expression: str) -> Any:
 
 
 def search(expression: str, data: Any) -> Any:
-    """The result of the JMESPath ``expression`` on ``data`` (None if nothing matches)."""
-    return _compiled(expression).search(data)
+    """The result of the JMESPath ``expression`` on ``data`` (None if nothing matches, or
+    if a function gets a value of the wrong type, e.g. ``join`` a null: that record has no
+    value, the others are not affected)."""
+    try:
+        return _compiled(expression).search(data)
+    except JMESPathTypeError:
+        return None
 
 
 def texts_of(value: Any) -> list[str]:
@@ -144,7 +187,6 @@ class JsonSpider(SourceSpider):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.seen_keys: set[str] = set()
         self._token: str | None = None
 
     @property
@@ -157,7 +199,7 @@ class JsonSpider(SourceSpider):
         if auth is not None:
             self._token = os.environ.get(auth.env) or None
             if self._token is None:
-                self._count(NO_TOKEN_STAT)
+                self.count(NO_TOKEN_STAT)
                 self.logger.warning(
                     "environment variable %s is not set: requesting %s without a token",
                     auth.env,
@@ -216,12 +258,12 @@ class JsonSpider(SourceSpider):
         try:
             document = json.loads(response.body)
         except ValueError as exc:
-            self._count(INVALID_JSON_STAT)
+            self.count(INVALID_JSON_STAT)
             self.logger.error("%s is not valid JSON (%s); its further pages are skipped", url, exc)
             return
         items = search(self.spec.items, document)
         if not isinstance(items, list):
-            self._count(UNEXPECTED_SHAPE_STAT)
+            self.count(UNEXPECTED_SHAPE_STAT)
             self.logger.error(
                 "%s: json.items %r gave %s, not a list; its further pages are skipped",
                 url,
@@ -235,21 +277,69 @@ class JsonSpider(SourceSpider):
             yield next_request
 
     def records(self, items: list[Any], url: str) -> Iterator[Any]:
-        """The records of one page's items."""
-        rules = dict(self.source.fields or {})
+        """The records of one page's items (or the requests for their detail documents)."""
+        detail = self.spec.detail
         for item in items:
             if not isinstance(item, dict):
                 self.drop("not_an_object", url, detail=repr(item)[:80])
                 continue
-            fields = jmespath_fields(item, rules)
-            key = key_of(fields, self.spec.key)
-            if key is not None and key in self.seen_keys:
-                self.drop("duplicate_key", url, detail=key)
-                continue
-            record = self.make_record(key, url, fields)
+            if detail is not None:
+                request = self._detail_request(item, url)
+                if request is not None:
+                    yield request
+                    continue
+                item = {**item, detail.into: None}
+            record = self.record(item, url)
             if record is not None:
-                self.seen_keys.add(record.source_key)
                 yield record
+
+    def record(self, item: dict[str, Any], url: str) -> Any:
+        """Map one record object; None when it is dropped."""
+        fields = jmespath_fields(item, dict(self.source.fields or {}))
+        return self.unique_record(key_of(fields, self.spec.key), url, fields)
+
+    def _detail_request(self, item: dict[str, Any], url: str) -> scrapy.Request | None:
+        """The request for ``item``'s detail document, or None when it names none."""
+        detail = self.spec.detail
+        found = [text.strip() for text in texts_of(search(detail.url, item)) if text.strip()]
+        if not found:
+            return None
+        address = urljoin(url, found[0])
+        if urlsplit(address).scheme not in ("http", "https"):
+            self.logger.warning("%s: detail URL %r is not http(s); not fetched", url, address)
+            return None
+        return scrapy.Request(
+            address,
+            callback=self.parse_detail,
+            errback=self.on_detail_error,
+            meta={META_ITEM: item, META_PAGE: url},
+            dont_filter=True,  # two records may share a document; never lose one
+        )
+
+    def parse_detail(self, response: Response) -> Iterator[Any]:
+        """Merge the detail document into its record and yield the record."""
+        detail = self.spec.detail
+        item, page = response.meta[META_ITEM], response.meta[META_PAGE]
+        try:
+            document, bad_rrule = parse_detail(detail.kind, response.body, self.fetched_at())
+        except DetailError as exc:
+            self.count(INVALID_DETAIL_STAT)
+            self.logger.error("detail %s: %s; the record keeps its other fields", response.url, exc)
+            document, bad_rrule = None, False
+        if bad_rrule:
+            self.count(DETAIL_BAD_RRULE_STAT)
+            self.logger.warning("detail %s: unreadable RRULE", response.url)
+        record = self.record({**item, detail.into: document}, page)
+        if record is not None:
+            yield record
+
+    def on_detail_error(self, failure: Failure) -> Iterator[Any]:
+        """A detail document that could not be fetched: counted, the record is kept."""
+        super().on_page_error(_redacted(failure, self.public_url))
+        meta = failure.request.meta
+        record = self.record({**meta[META_ITEM], self.spec.detail.into: None}, meta[META_PAGE])
+        if record is not None:
+            yield record
 
     def _next_page(self, response: Response, document: Any, count: int) -> scrapy.Request | None:
         paging = self.spec.paging
@@ -264,7 +354,3 @@ class JsonSpider(SourceSpider):
             if cursor and cursor[0].strip():
                 return self._page_request(base, position + 1, cursor[0].strip())
         return None
-
-    def _count(self, key: str) -> None:
-        if self.crawler is not None and self.crawler.stats is not None:
-            self.crawler.stats.inc_value(key)

@@ -68,10 +68,6 @@ class JsonldSpider(SourceSpider):
 
     kind = "jsonld"
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.seen_keys: set[str] = set()
-
     def parse(self, response: Response, **kwargs: Any) -> Iterator[Any]:
         """Read a start page; follow ``jsonld.follow`` links (one level)."""
         yield from self.parse_page(response)
@@ -84,7 +80,7 @@ class JsonldSpider(SourceSpider):
         """The records of one page."""
         url = response.url
         if not isinstance(response, TextResponse):
-            self._count(NO_RECORDS_STAT)
+            self.count(NO_RECORDS_STAT)
             self.logger.warning("%s is not a text page; no structured data read", url)
             return
         documents = []
@@ -92,27 +88,19 @@ class JsonldSpider(SourceSpider):
             try:
                 documents.append(json.loads(block))
             except ValueError as exc:
-                self._count(INVALID_JSONLD_STAT)
+                self.count(INVALID_JSONLD_STAT)
                 self.logger.error(
                     "%s: ld+json block %d is not valid JSON (%s); skipped", url, index + 1, exc
                 )
         spec = self.source.section()
         nodes = matching_nodes(documents, spec.types)
         if not nodes:
-            self._count(NO_RECORDS_STAT)
+            self.count(NO_RECORDS_STAT)
             self.logger.warning("%s: no schema.org %s found", url, "/".join(spec.types))
         rules = dict(self.source.fields or {})
         for position, node in enumerate(nodes, start=1):
             fields = jmespath_fields(node, rules)
             key = key_of(fields, spec.key) or f"{url}#{position}"
-            if key in self.seen_keys:
-                self.drop("duplicate_key", url, detail=key)
-                continue
-            record = self.make_record(key, url, fields)
+            record = self.unique_record(key, url, fields)
             if record is not None:
-                self.seen_keys.add(record.source_key)
                 yield record
-
-    def _count(self, key: str) -> None:
-        if self.crawler is not None and self.crawler.stats is not None:
-            self.crawler.stats.inc_value(key)

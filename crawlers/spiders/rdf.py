@@ -419,7 +419,7 @@ class RdfSpider(SourceSpider):
         try:
             doc_graph = parse_document(response.body, url, fmt, context)
         except Exception as exc:  # any parser error is a counted parse error
-            self._count(PARSE_ERROR_STAT)
+            self.count(PARSE_ERROR_STAT)
             self.logger.error("cannot parse %s as %s: %s: %s", url, fmt, type(exc).__name__, exc)
             return False
         self.graph += doc_graph
@@ -441,9 +441,5 @@ class RdfSpider(SourceSpider):
                 if record is not None:
                     yield record
         except RdfPathError as exc:
-            self._count(CONFIG_ERROR_STAT)
+            self.count(CONFIG_ERROR_STAT)
             self.logger.error("source %s: %s", self.source.id, exc)
-
-    def _count(self, key: str) -> None:
-        if self.crawler is not None and self.crawler.stats is not None:
-            self.crawler.stats.inc_value(key)
