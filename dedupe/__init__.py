@@ -2,7 +2,8 @@
 
 Pure: no database, network or clock. Entry points:
 
-* `cluster_offers(offers, previous=…, overrides=…)` → list of `Cluster`;
+* `cluster_offers(offers, previous=…, overrides=…)` → list of `Cluster`; with
+  ``previous_clusters=…, changed_keys=…`` only what a re-crawl touched is re-clustered;
 * `explain(a, b)` → `Explanation` of one pair;
 * `resolve_providers(offers)` → provider entity id per member key (also in every
   cluster's ``fields["provider_id"]``);
@@ -12,7 +13,8 @@ Offers are any objects with the attributes of ``normalize.NormalizedOffer``
 (see `dedupe.model.OfferLike`; `dedupe.testing.SimpleOffer` is a small stand-in).
 
 Stages: `dedupe.keys` (German-aware comparison keys) → `dedupe.blocking` (candidate
-pairs, about linear in the number of offers) → `dedupe.scoring` (per-field similarities,
+pairs as numpy index arrays, about linear in the number of offers) → vectorised exact
+screens (`dedupe.core.screen_pairs`) → `dedupe.scoring` (per-field similarities,
 weighted score, gates, `decide`) → `dedupe.clustering` (strongest pairs first, merged
 only while average and minimum linkage hold: no chaining; stable ids) → `dedupe.merge`
 (chosen value and per-member provenance for every field).

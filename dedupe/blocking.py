@@ -9,7 +9,8 @@ skipped; the finer blocks below cover them):
   (words found in more records than the cap are useless and skipped);
 * ``ct:`` / ``cp:`` town plus a rare title / provider word, so that big towns, whose
   plain town block is too large, still pair their offers;
-* a sorted-neighbourhood window over the title key and over provider + title key.
+* a sorted-neighbourhood window over the title key, over provider + title key and over
+  town + the title's words in sorted order (reordered titles).
 """
 
 from __future__ import annotations
@@ -18,9 +19,18 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+import numpy as np
+
 from dedupe.model import Prepared
 
-__all__ = ["BlockingConfig", "BlockingStats", "blocking_stats", "block_keys", "candidate_pairs"]
+__all__ = [
+    "BlockingConfig",
+    "BlockingStats",
+    "block_keys",
+    "blocking_stats",
+    "candidate_arrays",
+    "candidate_pairs",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +91,54 @@ def block_keys(prepared: Sequence[Prepared], config: BlockingConfig) -> list[lis
     return keys
 
 
+def candidate_arrays(
+    prepared: Sequence[Prepared], config: BlockingConfig | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """`candidate_pairs` as two index arrays ``(left, right)`` with ``left < right``, sorted
+    by ``(left, right)``, without a Python object per pair.
+
+    Blocks of one size are stacked into one matrix and all their pairs taken at once
+    (``triu_indices``); the sorted-neighbourhood windows are shifted copies of the order.
+    """
+    config = config or BlockingConfig()
+    blocks: dict[str, list[int]] = defaultdict(list)
+    for index, own in enumerate(block_keys(prepared, config)):
+        for key in own:
+            blocks[key].append(index)
+    by_size: dict[int, list[list[int]]] = defaultdict(list)
+    for members in blocks.values():
+        if 1 < len(members) <= config.max_block_size:
+            by_size[len(members)].append(members)
+    n = len(prepared)
+    chunks: list[np.ndarray] = []
+    for size, groups in by_size.items():
+        matrix = np.asarray(groups, dtype=np.int64)  # members are in increasing order
+        rows, cols = np.triu_indices(size, 1)
+        chunks.append((matrix[:, rows] * n + matrix[:, cols]).ravel())
+    # Ties are broken by member key, not position, so the pairs do not depend on input order.
+    # The third order (town, title words sorted) catches reordered titles within a town.
+    words = [" ".join(sorted(p.title_tokens)) for p in prepared]
+    for sort_key in (
+        lambda i: (prepared[i].title, prepared[i].key, i),
+        lambda i: (prepared[i].provider, prepared[i].title, prepared[i].key, i),
+        lambda i: (prepared[i].city, words[i], prepared[i].key, i),
+    ):
+        order = np.asarray(
+            sorted((i for i in range(n) if prepared[i].title), key=sort_key), dtype=np.int64
+        )
+        for shift in range(1, config.window):
+            a, b = order[:-shift], order[shift:]
+            chunks.append(np.minimum(a, b) * n + np.maximum(a, b))
+    if not chunks:
+        empty = np.zeros(0, dtype=np.int64)
+        return empty, empty
+    codes = np.concatenate(chunks)
+    codes.sort()  # sort + neighbour test: much faster than np.unique's hashing here
+    if len(codes):
+        codes = codes[np.concatenate(([True], codes[1:] != codes[:-1]))]
+    return codes // n, codes % n
+
+
 def candidate_pairs(
     prepared: Sequence[Prepared], config: BlockingConfig | None = None
 ) -> list[tuple[int, int]]:
@@ -89,28 +147,8 @@ def candidate_pairs(
     At most ``max_block_size - 1`` partners per record and block, so the number of pairs
     is bounded by a constant times the number of records.
     """
-    config = config or BlockingConfig()
-    blocks: dict[str, list[int]] = defaultdict(list)
-    for index, own in enumerate(block_keys(prepared, config)):
-        for key in own:
-            blocks[key].append(index)
-    n = len(prepared)
-    codes: set[int] = set()  # pair (i, j), i < j, encoded as i * n + j
-    for members in blocks.values():
-        if 1 < len(members) <= config.max_block_size:
-            for pos, i in enumerate(members):  # members are in increasing order
-                base = i * n
-                codes.update(base + j for j in members[pos + 1 :])
-    # Ties are broken by member key, not position, so the pairs do not depend on input order.
-    for sort_key in (
-        lambda i: (prepared[i].title, prepared[i].key, i),
-        lambda i: (prepared[i].provider, prepared[i].title, prepared[i].key, i),
-    ):
-        order = sorted((i for i in range(n) if prepared[i].title), key=sort_key)
-        for pos, i in enumerate(order):
-            for j in order[pos + 1 : pos + config.window]:
-                codes.add(i * n + j if i < j else j * n + i)
-    return [divmod(code, n) for code in sorted(codes)]
+    left, right = candidate_arrays(prepared, config)
+    return list(zip(left.tolist(), right.tolist(), strict=True))
 
 
 def blocking_stats(

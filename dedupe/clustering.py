@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 
 from dedupe.overrides import Overrides
 from dedupe.scoring import MATCH_THRESHOLD
@@ -133,14 +133,17 @@ def fallback_id(member_keys: Sequence[str]) -> str:
 
 
 def assign_ids(
-    clusters: Sequence[Sequence[str]], previous: Mapping[tuple[str, str], str]
+    clusters: Sequence[Sequence[str]],
+    previous: Mapping[tuple[str, str], str],
+    reserved: Collection[str] = (),
 ) -> list[str]:
     """Stable ids for clusters given as lists of member keys ``"source_id:source_key"``.
 
     A cluster reuses the previous id that most of its members had (ties → the smallest
     id); each previous id goes to one cluster only — the one where most members had it
     (ties → the cluster with the smallest member key); a cluster left without one gets
-    `fallback_id`.
+    `fallback_id`. Ids in *reserved* (held by clusters kept from an earlier run) are
+    never given out.
     """
     prev: dict[str, str] = {f"{sid}:{skey}": cid for (sid, skey), cid in previous.items()}
     claims: list[tuple[int, str, str, int]] = []
@@ -149,7 +152,7 @@ def assign_ids(
         smallest = min(members)
         claims.extend((-count, old, smallest, n) for old, count in counts.items())
     ids: list[str | None] = [None] * len(clusters)
-    used: set[str] = set()
+    used: set[str] = set(reserved)
     # Strongest claims first; within a cluster the smallest id among equally strong ones.
     for _, old, _, n in sorted(claims, key=lambda c: (c[0], c[2], c[1])):
         if ids[n] is None and old not in used:

@@ -201,6 +201,7 @@ def content_tokens(key: str) -> list[str]:
 _SUFFIXES = (("ungen", "ung"), ("en", ""), ("e", ""), ("n", ""), ("s", ""))
 
 
+@lru_cache(maxsize=1 << 18)
 def stem(word: str) -> str:
     """Light German suffix folding for comparison: plural and inflection endings of words of
     six letters or more ("Lehrerfortbildungen" → "lehrerfortbildung", "Workshops" →
@@ -336,6 +337,13 @@ def normalize_plz(text: str | None) -> str | None:
     return digits if len(digits) == 5 else None
 
 
+_INDEX_PAGE = re.compile(r"/(?:index|home|start)\.(?:html?|php5?|aspx?)$")
+# scheme://host/path?query#fragment with a plain ASCII host (no port, user or brackets).
+_SIMPLE_URL = re.compile(
+    r"https?://([A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+)((?:/[^?#\s]*)?)(?:[?#]\S*)?$"
+)
+
+
 @lru_cache(maxsize=1 << 16)
 def normalize_url(text: str | None) -> str | None:
     """Host plus path of a URL, for equality: scheme, ``www.``, query, fragment, case and
@@ -349,6 +357,11 @@ def normalize_url(text: str | None) -> str | None:
     text = text.strip()
     if not text or " " in text:
         return None
+    simple = _SIMPLE_URL.match(text)
+    if simple:  # the common case, without urlsplit (same result)
+        host = simple.group(1).lower().removeprefix("www.")
+        path = _INDEX_PAGE.sub("", simple.group(2).rstrip("/"))
+        return host + path
     if "://" not in text:
         text = "http://" + text
     try:
@@ -360,7 +373,7 @@ def normalize_url(text: str | None) -> str | None:
         return None
     host = host.removeprefix("www.")
     path = parts.path.rstrip("/")
-    path = re.sub(r"/(?:index|home|start)\.(?:html?|php5?|aspx?)$", "", path)
+    path = _INDEX_PAGE.sub("", path)
     return host + path
 
 

@@ -49,7 +49,7 @@ LIST_FIELDS: tuple[str, ...] = ("subjects", "formats", "groups")
 _EMPTY_STRINGS = frozenset({"", "unknown"})
 
 
-@dataclass
+@dataclass(slots=True)
 class MergedField:
     """One field of a cluster's canonical entry."""
 

@@ -23,6 +23,7 @@ import hashlib
 from collections import defaultdict
 from collections.abc import Sequence
 
+import numpy as np
 from rapidfuzz import fuzz, process, utils
 
 from dedupe.keys import GENERIC_PROVIDER_WORDS, content_tokens, normalize_city, normalize_provider
@@ -34,6 +35,8 @@ __all__ = ["SAME_PROVIDER_RATIO", "provider_key", "resolve_providers"]
 #: ``token_set_ratio`` from which two provider names in one town are one provider.
 SAME_PROVIDER_RATIO = 92.0
 _GENERIC = frozenset(_stem(w) for w in GENERIC_PROVIDER_WORDS)
+#: Rows of the name-similarity matrix computed at once.
+_ROWS = 256
 
 
 def provider_key(provider: str | None, city: str | None = None) -> str | None:
@@ -111,20 +114,25 @@ def resolve_providers(offers: Sequence[OfferLike]) -> dict[tuple[str, str], str]
             if acronym:
                 for other in by_word.get(acronym, ()):
                     union.union(key, other)
-        for position, key in enumerate(ordered):
-            specific = {w for w in key.split() if w not in _GENERIC and not w.startswith("@")}
-            if not specific:
-                continue
-            rest = ordered[position + 1 :]
-            for _, _, index in process.extract(
-                key,
-                rest,
+        for lo in range(0, len(ordered), _ROWS):
+            # All pairs of the town's names at once, in C on every core (a chunk of rows
+            # at a time, so a big town does not need a k x k matrix).
+            similar = process.cdist(
+                ordered[lo : lo + _ROWS],
+                ordered[lo:],
                 scorer=fuzz.token_set_ratio,
                 processor=utils.default_process,
                 score_cutoff=SAME_PROVIDER_RATIO,
-                limit=None,
-            ):
-                other = rest[index]
+                dtype=np.float32,
+                workers=-1,
+            )
+            for row, col in zip(*(side.tolist() for side in np.nonzero(similar)), strict=True):
+                if col <= row:
+                    continue
+                key, other = ordered[lo + row], ordered[lo + col]
+                specific = {w for w in key.split() if w not in _GENERIC and not w.startswith("@")}
+                if not specific:
+                    continue
                 if specific & set(other.split()) or fuzz.ratio(key, other) >= SAME_PROVIDER_RATIO:
                     union.union(key, other)
     members: dict[str, list[str]] = defaultdict(list)

@@ -158,6 +158,16 @@ def same_word(word: str, other: str) -> bool:
     diff = lw - lo
     if -1 <= diff <= 1 and OSA.distance(word, other, score_cutoff=1) <= 1:
         return True
+    # A typo plus an ending the light stemmer took off one side only ("juunge" → "juung"
+    # / "junge", "anfassenn" → "anfassen" / "anfass"): two edits, same first letter.
+    if (
+        lw >= TYPO_MIN_LENGTH + 1
+        and lo >= TYPO_MIN_LENGTH + 1
+        and -2 <= diff <= 2
+        and word[0] == other[0]
+        and OSA.distance(word, other, score_cutoff=2) <= 2
+    ):
+        return True
     return (
         lw >= SAME_WORD_MIN_LENGTH
         and lo >= SAME_WORD_MIN_LENGTH
@@ -370,9 +380,12 @@ def _variants_misspelt(a: Prepared, b: Prepared) -> bool:
     )
 
 
-def _title_similarity(a: Prepared, b: Prepared) -> tuple[float | None, str | None]:
-    """Title similarity after the variant and contrast rules, and which rule applied."""
-    title = _words_similarity(a.title_words, b.title_words)
+def _title_similarity(
+    a: Prepared, b: Prepared, words: float | None = None
+) -> tuple[float | None, str | None]:
+    """Title similarity after the variant and contrast rules, and which rule applied;
+    *words* is the plain similarity of the title words when already known."""
+    title = _words_similarity(a.title_words, b.title_words) if words is None else words
     if (
         title is None
         or title <= 0.5
@@ -383,11 +396,27 @@ def _title_similarity(a: Prepared, b: Prepared) -> tuple[float | None, str | Non
         return title, None
     if variants_conflict(a.title_variants, b.title_variants) and not _variants_misspelt(a, b):
         return 0.5, "variant"
+    if _one_typo_apart(a.title_words.compact, b.title_words.compact):
+        return title, None
     if titles_contrast(a, b):
         return 0.5, "contrast"
     if title_adds_subject(a, b):
         return 0.5, "subject"
     return title, None
+
+
+#: Length from which two titles written together may differ by one typo and still be
+#: the same words ("Computer-Führung" / "Compute-rFührung").
+COMPACT_TYPO_LENGTH = 10
+
+
+def _one_typo_apart(a: str, b: str) -> bool:
+    """Whether two long titles written together differ by one typo ("Computer-Führung" /
+    "Compute-rFührung"): then the contrast and subject rules do not apply (the variant
+    rule still does: "Mathecamp 2019" / "Mathecamp 2020")."""
+    if min(len(a), len(b)) < COMPACT_TYPO_LENGTH or abs(len(a) - len(b)) > 1:
+        return False
+    return OSA.distance(a, b, score_cutoff=1) <= 1
 
 
 _TITLE_RULES = frozenset({"variant", "contrast", "subject"})
@@ -435,13 +464,14 @@ def _compare(a: Prepared, b: Prepared, title_result: tuple[float | None, str | N
     return Comparison(similarities=sims, raw_score=raw, score=score, gates=gates)
 
 
-def quick_score(a: Prepared, b: Prepared) -> float:
+def quick_score(a: Prepared, b: Prepared, words: float | None = None) -> float:
     """`compare(a, b).score` for pairs that pass the title gate, else 0.0.
 
     Pairs failing the title gate score at most `GATE_CAP` anyway, which is below every
-    clustering threshold, so the other fields need not be computed for them.
+    clustering threshold, so the other fields need not be computed for them. *words* is
+    the plain title-word similarity (`name_similarity`) when the caller has it already.
     """
-    title_result = _title_similarity(a, b)
+    title_result = _title_similarity(a, b, words)
     if title_result[0] is None or title_result[0] < TITLE_GATE:
         return 0.0
     return _compare(a, b, title_result).score
