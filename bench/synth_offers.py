@@ -28,9 +28,12 @@ import random
 import re
 import sys
 from collections import defaultdict
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, replace
 from datetime import date, timedelta
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from dedupe.testing import SimpleOffer  # noqa: E402  (the project root is on the path now)
 
 __all__ = ["SynthOffer", "generate"]
 
@@ -135,28 +138,8 @@ WORDING_SUFFIX = (" (ausgebucht)", " (neu)", " - jetzt anmelden", " (Warteliste)
 UMLAUTS = {"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss", "Ä": "Ae", "Ö": "Oe", "Ü": "Ue"}
 
 
-@dataclass(frozen=True)
-class SynthOffer:
-    """The attributes of ``normalize.NormalizedOffer`` that dedupe reads."""
-
-    source_id: str
-    source_key: str
-    title: str
-    provider: str | None = None
-    city: str | None = None
-    plz: str | None = None
-    lat: float | None = None
-    lon: float | None = None
-    url: str | None = None
-    website: str | None = None
-    subjects: list[str] = field(default_factory=list)
-    formats: list[str] = field(default_factory=list)
-    start: date | None = None
-    end: date | None = None
-    audience_text: str | None = None
-    groups: list[str] = field(default_factory=list)
-    grade_min: int | None = None
-    grade_max: int | None = None
+#: The attributes of ``normalize.NormalizedOffer`` that dedupe reads (one shared type).
+SynthOffer = SimpleOffer
 
 
 _ORGANISATION = re.compile(
