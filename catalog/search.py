@@ -915,8 +915,8 @@ class SearchIndex:
             suggestion=counted.suggestion,
         )
 
-    def _cached_counts(self, gen: _Generation, key: tuple[Any, ...] | None) -> _Counted | None:
-        if key is None or self.counts_cache_size <= 0:
+    def _cached_counts(self, gen: _Generation, key: tuple[Any, ...]) -> _Counted | None:
+        if self.counts_cache_size <= 0:
             return None
         with _COUNTS_LOCK:
             counted = gen.counts_cache.get(key)
@@ -924,10 +924,8 @@ class SearchIndex:
                 gen.counts_cache.move_to_end(key)
             return counted
 
-    def _store_counts(
-        self, gen: _Generation, key: tuple[Any, ...] | None, counted: _Counted
-    ) -> None:
-        if key is None or self.counts_cache_size <= 0:
+    def _store_counts(self, gen: _Generation, key: tuple[Any, ...], counted: _Counted) -> None:
+        if self.counts_cache_size <= 0:
             return
         with _COUNTS_LOCK:
             gen.counts_cache[key] = counted
@@ -1541,27 +1539,24 @@ def _aggregate_disjunctive(
     return out, int(main.get("doc_count") or 0)
 
 
-def _counts_key(query: SearchQuery, selected: dict[str, list[str]]) -> tuple[Any, ...] | None:
-    """What the counts of ``query`` depend on (not its page or sort); None: not cacheable."""
+def _counts_key(query: SearchQuery, selected: dict[str, list[str]]) -> tuple[Any, ...]:
+    """What the counts of ``query`` depend on (not its page or sort)."""
     text = query.q if isinstance(query.q, str) else ""
-    try:
-        attributes = repr(
-            (
-                query.free,
-                query.girls,
-                query.age,
-                query.grade,
-                _near(query),
-                _radius(query),
-                query.date_from,
-                query.date_to,
-                query.dated_only,
-                query.today,
-                query.include_past,
-            )
+    attributes = repr(
+        (
+            query.free,
+            query.girls,
+            query.age,
+            query.grade,
+            _near(query),
+            _radius(query),
+            query.date_from,
+            query.date_to,
+            query.dated_only,
+            query.today,
+            query.include_past,
         )
-    except Exception:  # noqa: BLE001 - an odd object in a request: just don't cache
-        return None
+    )
     facets = tuple((name, tuple(values)) for name, values in selected.items())
     return (text[:MAX_QUERY_CHARS], facets, attributes)
 

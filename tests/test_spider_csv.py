@@ -14,13 +14,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
-from sqlmodel import Session
+from snapshot_crawl import crawl, source_entry, write_sources
 
-from catalog import store
-from catalog.db import get_engine, init_db
-from crawlers.replay import ReplayServer
-from crawlers.run import crawl_in_subprocess
 from crawlers.spiders.csv import (
     ENCODING_FALLBACK_STAT,
     MISSING_COLUMN_STAT,
@@ -43,42 +38,6 @@ HEADER = (
 # (wc -l; no quoted newlines: csv.reader gives 584 rows too), and
 # len({(name, plz) for each row}) == 584 with no empty name: no drops, no duplicates.
 MZS_COUNT = 584
-
-
-def source_entry(source_id: str) -> dict[str, Any]:
-    """``source_id``'s entry of the repository's sources.yaml, as plain data."""
-    data = yaml.safe_load((REPO / "sources.yaml").read_text(encoding="utf-8"))
-    return next(s for s in data["sources"] if s["id"] == source_id)
-
-
-def write_sources(tmp: Path, *entries: dict[str, Any]) -> Path:
-    path = tmp / "sources.yaml"
-    path.write_text(
-        yaml.safe_dump({"sources": list(entries)}, allow_unicode=True), encoding="utf-8"
-    )
-    return path
-
-
-def crawl(
-    tmp: Path, source_id: str, snapshots: Path, sources_file: Path, runs: int = 1
-) -> tuple[list[dict[str, Any]], list[Any]]:
-    """Crawl ``source_id`` ``runs`` times into a fresh SQLite file; the run events and
-    the stored raw records."""
-    url = f"sqlite:///{tmp / 'crawl.db'}"
-    init_db(get_engine(url))
-    events: list[dict[str, Any]] = []
-    with ReplayServer(snapshots, [source_id]) as server:
-        for _ in range(runs):
-            events += crawl_in_subprocess(
-                [source_id],
-                sources_file=sources_file,
-                database_url=url,
-                replay_hosts=server.host_map,
-                now=NOW,
-            )
-    with Session(get_engine(url)) as session:
-        records = list(store.iter_raw(session, [source_id]))
-    return events, records
 
 
 @pytest.fixture(scope="module")

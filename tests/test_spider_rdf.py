@@ -19,12 +19,8 @@ import yaml
 from rdflib import Graph, URIRef
 from scrapy.http import Request, TextResponse
 from scrapy.utils.test import get_crawler
-from sqlmodel import Session
+from snapshot_crawl import crawl, source_entry, write_sources
 
-from catalog import store
-from catalog.db import get_engine, init_db
-from crawlers.replay import ReplayServer
-from crawlers.run import crawl_in_subprocess
 from crawlers.sources import parse_sources
 from crawlers.spiders.rdf import (
     CONFIG_ERROR_STAT,
@@ -57,42 +53,6 @@ EXPECTED_COUNTS = {"leipzig_mint_orte": 147, "leipzig_angebote_2016": 31}
 def expected(source_id: str) -> dict[str, Any]:
     path = REPO / "tests" / "expected" / f"{source_id}.expected.json"
     return json.loads(path.read_text(encoding="utf-8"))
-
-
-def source_entry(source_id: str) -> dict[str, Any]:
-    """``source_id``'s entry of the repository's sources.yaml, as plain data."""
-    data = yaml.safe_load((REPO / "sources.yaml").read_text(encoding="utf-8"))
-    return next(s for s in data["sources"] if s["id"] == source_id)
-
-
-def write_sources(tmp: Path, *entries: dict[str, Any]) -> Path:
-    path = tmp / "sources.yaml"
-    path.write_text(
-        yaml.safe_dump({"sources": list(entries)}, allow_unicode=True), encoding="utf-8"
-    )
-    return path
-
-
-def crawl(
-    tmp: Path, source_id: str, snapshots: Path, sources_file: Path, runs: int = 1
-) -> tuple[list[dict[str, Any]], list[Any]]:
-    """Crawl ``source_id`` ``runs`` times into a fresh SQLite file; the run events and
-    the stored raw records."""
-    url = f"sqlite:///{tmp / 'crawl.db'}"
-    init_db(get_engine(url))
-    events: list[dict[str, Any]] = []
-    with ReplayServer(snapshots, [source_id]) as server:
-        for _ in range(runs):
-            events += crawl_in_subprocess(
-                [source_id],
-                sources_file=sources_file,
-                database_url=url,
-                replay_hosts=server.host_map,
-                now=NOW,
-            )
-    with Session(get_engine(url)) as session:
-        records = list(store.iter_raw(session, [source_id]))
-    return events, records
 
 
 @pytest.fixture(scope="module")
