@@ -152,6 +152,8 @@ class OfferRow(SQLModel, table=True):
     end: date | None = None
     raw_id: int | None = Field(default=None, index=True)
     cluster_id: str | None = Field(default=None, index=True)
+    #: hash of the normalized offer as the last rebuild saw it (incremental dedupe)
+    content_hash: str | None = None
 
 
 class ClusterRow(SQLModel, table=True):
@@ -214,3 +216,18 @@ class PageState(SQLModel, table=True):
     body_hash: str
     record_keys: list[str] = _json(list)
     parsed_at: datetime | None = _dt()
+
+
+class CatalogState(SQLModel, table=True):
+    """What the published catalogue is: one row per key, written in the same transaction
+    as the offers and clusters it describes (see ``store.publish_catalogue``).
+
+    Keys: ``index_generation`` (the search-index generation built for these rows),
+    ``dedupe_fingerprint`` (rules and overrides the clusters were made with),
+    ``published_at`` (ISO 8601).
+    """
+
+    __tablename__ = "catalog_state"
+
+    key: str = Field(primary_key=True)
+    value: str

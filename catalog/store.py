@@ -30,6 +30,7 @@ from sqlmodel import Session, SQLModel
 
 from catalog.schema import (
     RUN_STATUSES,
+    CatalogState,
     ClusterRow,
     CrawlLock,
     CrawlRun,
@@ -677,6 +678,61 @@ def replace_clusters(session: Session, clusters: Iterable[Mapping[str, Any]]) ->
         session.rollback()
         raise
     return count
+
+
+def publish_catalogue(
+    session: Session,
+    offers: Iterable[Mapping[str, Any] | Any],
+    clusters: Iterable[Mapping[str, Any]],
+    state: Mapping[str, str],
+) -> tuple[int, int]:
+    """Replace offers and clusters and set the ``catalog_state`` keys in ONE transaction.
+
+    A reader therefore sees either the old catalogue or the new one, never offers of one
+    and clusters of the other. Commits; on an error nothing changes. Returns the numbers
+    of offers and clusters written.
+    """
+    try:
+        session.exec(delete(OfferRow))
+        offer_count = _bulk_insert(
+            session, OfferRow, _rows(offers, _OFFER_COLUMNS, _OFFER_DEFAULTS)
+        )
+        session.exec(delete(ClusterRow))
+        cluster_count = _bulk_insert(
+            session, ClusterRow, _rows(clusters, _CLUSTER_COLUMNS, _CLUSTER_DEFAULTS)
+        )
+        for key, value in state.items():
+            session.merge(CatalogState(key=key, value=value))
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    return offer_count, cluster_count
+
+
+def catalog_state(session: Session) -> dict[str, str]:
+    """Return the ``catalog_state`` keys of the published catalogue (empty before the first)."""
+    return {row.key: row.value for row in session.scalars(select(CatalogState))}
+
+
+def offer_hashes(session: Session) -> dict[tuple[str, str], str | None]:
+    """Return ``{(source_id, source_key): content_hash}`` of the published offers."""
+    stmt = select(OfferRow.source_id, OfferRow.source_key, OfferRow.content_hash)
+    return {(s, k): h for s, k, h in session.exec(stmt)}
+
+
+def published_clusters(
+    session: Session,
+) -> list[tuple[str, list[tuple[str, str]], dict[str, Any]]]:
+    """Return every cluster as ``(id, sorted member keys, fields JSON)``, ordered by id."""
+    members: dict[str, list[tuple[str, str]]] = {}
+    stmt = select(OfferRow.cluster_id, OfferRow.source_id, OfferRow.source_key).where(
+        OfferRow.cluster_id.is_not(None)  # type: ignore[union-attr]
+    )
+    for cluster_id, source_id, source_key in session.exec(stmt):
+        members.setdefault(cluster_id, []).append((source_id, source_key))
+    rows = session.exec(select(ClusterRow.id, ClusterRow.fields).order_by(ClusterRow.id))
+    return [(cid, sorted(members.get(cid, [])), dict(fields or {})) for cid, fields in rows]
 
 
 def offer_counts_by_source(session: Session) -> dict[str, int]:

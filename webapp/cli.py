@@ -296,7 +296,7 @@ def crawl(
         raise click.ClickException(f"fehlgeschlagene Läufe: {names}")
 
 
-def _rebuild(settings: Settings, now: datetime) -> Any:
+def _rebuild(settings: Settings, now: datetime, *, full: bool = False) -> Any:
     from webapp.pipeline import rebuild as run_rebuild
 
     started = time.monotonic()
@@ -306,6 +306,7 @@ def _rebuild(settings: Settings, now: datetime) -> Any:
         now=now,
         overrides_file=settings.overrides_file,
         progress=lambda msg: click.echo(f"  {msg}", err=True),
+        full=full,
     )
     for reason, count in sorted(report.dropped.items()):
         click.echo(f"  verworfen: {count} × {reason}", err=True)
@@ -319,13 +320,21 @@ def _rebuild(settings: Settings, now: datetime) -> Any:
 
 @main.command()
 @click.option("--now", "now_text", default=None, help="Pin the clock (ISO 8601), for tests.")
+@click.option(
+    "--full",
+    is_flag=True,
+    help="Re-cluster every offer (default: only what changed since the last rebuild).",
+)
 @click.pass_obj
-def rebuild(settings: Settings, now_text: str | None) -> None:
+def rebuild(settings: Settings, now_text: str | None, full: bool) -> None:
     """Normalize, dedupe and index again from the stored raw records (no crawling).
 
-    Example: mintsuche rebuild
+    Dedupe is incremental: offers unchanged since the last rebuild keep their entries
+    unless a changed offer reaches them; new rules or overrides re-cluster everything.
+
+    Example: mintsuche rebuild --full
     """
-    _rebuild(settings, _now(now_text))
+    _rebuild(settings, _now(now_text), full=full)
 
 
 # --- site ------------------------------------------------------------------------------

@@ -2,11 +2,18 @@
 
 `rebuild` re-runs the pure stages (normalize, dedupe) over every stored raw record, writes
 the derived tables in one transaction and swaps in a new search index. It never crawls.
+
+Dedupe runs incrementally when it can: offers whose normalized content is unchanged since
+the last rebuild (same ``content_hash``) keep their clusters unless a changed offer
+reaches them; only the rest is re-clustered (``dedupe.cluster_offers`` with
+``previous_clusters``/``changed_keys``). A change of the dedupe rules or of the overrides
+file (``dedupe_fingerprint``) or ``full=True`` re-clusters everything.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import os
 from collections import Counter
@@ -16,10 +23,11 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
+import dedupe
 from catalog import store
 from catalog.db import get_engine, init_db, session_scope
 from catalog.search import SearchDoc, SearchIndex
-from dedupe import Overrides, cluster_offers, load_overrides
+from dedupe import Cluster, MergedField, Overrides, cluster_offers, load_overrides
 from normalize import NormalizedOffer, normalize_record
 from normalize.places import load_gazetteer
 from normalize.vocab import FORMAT_LABELS, SUBJECT_LABELS
@@ -41,6 +49,11 @@ class RebuildReport:
     stale: Counter[str] = field(default_factory=Counter)
     published: int = 0
     unpublished: Counter[str] = field(default_factory=Counter)
+    #: "full" or "incremental" (see the module docstring) and why a full run was needed
+    mode: str = "full"
+    full_reason: str | None = None
+    #: dedupe's own counts: pairs_scored, records_reclustered, clusters_kept
+    dedupe: dict[str, int] = field(default_factory=dict)
 
 
 def jsonable(value: Any) -> Any:
@@ -59,10 +72,57 @@ def jsonable(value: Any) -> Any:
     return value
 
 
-def _offer_row(offer: NormalizedOffer, cluster_id: str) -> dict[str, Any]:
+def offer_hash(offer: NormalizedOffer) -> str:
+    """A stable hash of a normalized offer's content (what dedupe and merging read)."""
+    text = json.dumps(jsonable(offer.model_dump()), sort_keys=True, ensure_ascii=False)
+    return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
+
+
+def dedupe_fingerprint(overrides_file: Path | None) -> str:
+    """A hash of the dedupe rules (the ``dedupe`` package files) and the overrides file.
+
+    When it changes, the clusters of the last rebuild are no longer what the rules give,
+    so the next rebuild re-clusters everything.
+    """
+    digest = hashlib.blake2b(digest_size=16)
+    package = Path(dedupe.__file__).resolve().parent
+    for path in sorted(package.rglob("*")):
+        if path.is_file() and "__pycache__" not in path.parts:
+            digest.update(path.relative_to(package).as_posix().encode() + b"\0")
+            digest.update(path.read_bytes() + b"\0")
+    if overrides_file is not None and overrides_file.exists():
+        digest.update(b"overrides\0" + overrides_file.read_bytes())
+    return digest.hexdigest()
+
+
+def _offer_row(offer: NormalizedOffer, cluster_id: str, content_hash: str) -> dict[str, Any]:
     row = offer.model_dump()
     row["cluster_id"] = cluster_id
+    row["content_hash"] = content_hash
     return row
+
+
+def _previous_clusters(
+    session: Any, fingerprint: str
+) -> tuple[list[Cluster] | None, dict[tuple[str, str], str | None], str | None]:
+    """The last rebuild's clusters and offer hashes, or ``None`` with the reason a full
+    re-clustering is needed."""
+    state = store.catalog_state(session)
+    hashes = store.offer_hashes(session)
+    if not hashes:
+        return None, hashes, "noch kein Katalog"
+    if state.get("dedupe_fingerprint") != fingerprint:
+        return None, hashes, "Regeln oder Overrides geändert"
+    if any(h is None for h in hashes.values()):
+        return None, hashes, "Angebote ohne Inhalts-Hash (ältere Datenbank)"
+    clusters: list[Cluster] = []
+    for cluster_id, members, fields in store.published_clusters(session):
+        try:
+            merged = {name: MergedField(**value) for name, value in fields.items()}
+        except TypeError:
+            return None, hashes, f"Eintrag {cluster_id} ohne lesbare Felder"
+        clusters.append(Cluster(id=cluster_id, members=members, fields=merged))
+    return clusters, hashes, None
 
 
 def _cluster_row(cluster: Any, members: list[NormalizedOffer]) -> dict[str, Any]:
@@ -134,6 +194,7 @@ def rebuild(
     progress: Progress | None = None,
     policy_path: Path | None = None,
     freshness: store.Freshness | None = None,
+    full: bool = False,
 ) -> RebuildReport:
     """Normalize, dedupe and index again from the stored raw records.
 
@@ -145,6 +206,9 @@ def rebuild(
     Stale records (``store.stale_keys``: missed by successful runs; ``freshness`` defaults
     to ``MINTSUCHE_STALE_RUNS`` / ``MINTSUCHE_STALE_DAYS``) are left out and counted per
     source in ``report.stale``; they stay stored.
+    Dedupe is incremental unless ``full`` is set or the rules changed (``report.mode``,
+    ``report.full_reason``, ``report.dedupe``). Offers, clusters and the catalogue state are
+    written in one transaction.
     """
     say = progress or (lambda _msg: None)
     policy = load_policy(policy_path if policy_path is not None else policy_file())
@@ -153,8 +217,12 @@ def rebuild(
     report = RebuildReport()
     gazetteer = load_gazetteer()
     offers: list[NormalizedOffer] = []
+    fingerprint = dedupe_fingerprint(overrides_file)
     with session_scope(engine) as session:
         previous = store.previous_cluster_ids(session)
+        earlier, earlier_hashes, report.full_reason = _previous_clusters(session, fingerprint)
+        if full:
+            earlier, report.full_reason = None, "--full verlangt"
         rules = freshness or store.Freshness.from_env(os.environ)
         stale = store.stale_keys(session, now=now, rules=rules)
         for record in store.iter_raw(session):
@@ -172,7 +240,27 @@ def rebuild(
     for source_id, count in sorted(report.stale.items()):
         say(f"veraltet (nicht mehr gesehen, nicht veröffentlicht): {source_id}: {count}")
     overrides = _overrides(overrides_file)
-    clusters = cluster_offers(offers, previous=previous, overrides=overrides)
+    hashes = {(o.source_id, o.source_key): offer_hash(o) for o in offers}
+    changed = None
+    if earlier is not None:
+        report.mode = "incremental"
+        changed = {key for key, h in hashes.items() if earlier_hashes.get(key) != h}
+    clusters = cluster_offers(
+        offers,
+        previous=previous,
+        overrides=overrides,
+        previous_clusters=earlier,
+        changed_keys=changed,
+        report=report.dedupe,
+    )
+    if report.mode == "incremental":
+        say(
+            f"zusammengeführt (inkrementell): {len(changed or ())} geänderte Angebote, "
+            f"{report.dedupe.get('records_reclustered', 0)} neu gruppiert, "
+            f"{report.dedupe.get('clusters_kept', 0)} Einträge unverändert übernommen"
+        )
+    else:
+        say(f"vollständig neu gruppiert: {report.full_reason}")
     say(f"zusammengeführt: {len(offers)} Angebote -> {len(clusters)} Einträge")
     by_key = {(o.source_id, o.source_key): o for o in offers}
     offer_rows: list[dict[str, Any]] = []
@@ -182,7 +270,9 @@ def rebuild(
         members = [by_key[key] for key in cluster.members if key in by_key]
         if not members:
             continue
-        offer_rows.extend(_offer_row(m, cluster.id) for m in members)
+        offer_rows.extend(
+            _offer_row(m, cluster.id, hashes[(m.source_id, m.source_key)]) for m in members
+        )
         row = _cluster_row(cluster, members)
         reasons = check_policy(policy, row, members)
         row["published"] = not reasons
@@ -192,9 +282,12 @@ def rebuild(
             report.unpublished[reasons[0]] += 1
             continue
         docs.append(_search_doc(row, members))
+    state = {
+        "dedupe_fingerprint": fingerprint,
+        "published_at": now.isoformat(),
+    }
     with session_scope(engine) as session:
-        store.replace_offers(session, offer_rows)
-        store.replace_clusters(session, cluster_rows)
+        store.publish_catalogue(session, offer_rows, cluster_rows, state)
     SearchIndex.build(index_dir, docs)
     say(f"Suchindex neu aufgebaut: {len(docs)} Einträge")
     if report.unpublished:
