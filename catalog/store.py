@@ -756,6 +756,27 @@ def offers_of_cluster(session: Session, cluster_id: str) -> list[OfferRow]:
     return list(session.scalars(stmt))
 
 
+def cluster_with_offers(
+    session: Session, cluster_id: str
+) -> tuple[ClusterRow, list[OfferRow]] | None:
+    """Return the cluster ``cluster_id`` and its offers (by source id and key), or None.
+
+    One SELECT (a join), so the cluster and its offers always come from the same published
+    catalogue, even while :func:`publish_catalogue` replaces it (SQLite and PostgreSQL
+    give each statement one consistent snapshot).
+    """
+    stmt = (
+        select(ClusterRow, OfferRow)
+        .join(OfferRow, OfferRow.cluster_id == ClusterRow.id, isouter=True)  # type: ignore[arg-type]
+        .where(ClusterRow.id == cluster_id)
+        .order_by(OfferRow.source_id, OfferRow.source_key)
+    )
+    rows = session.exec(stmt).all()
+    if not rows:
+        return None
+    return rows[0][0], [offer for _, offer in rows if offer is not None]
+
+
 def previous_cluster_ids(session: Session) -> dict[tuple[str, str], str]:
     """Return ``{(source_id, source_key): cluster id}`` of the current offers.
 

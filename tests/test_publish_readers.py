@@ -1,12 +1,20 @@
 """Readers keep working while a new catalogue is published: two reader processes search
-in a loop while the index is rebuilt again and again; every answer must come whole from
-one generation (no error, no mix of old and new documents)."""
+in a loop while the index is rebuilt again and again, and two read offer pages from the
+database while offers and clusters are replaced again and again; every answer must come
+whole from one generation (no error, no mix of old and new)."""
 
 from __future__ import annotations
 
 import multiprocessing as mp
+import os
+import uuid
 from pathlib import Path
 
+import pytest
+from test_store import PG_BASE_URL, _pg_reachable
+
+from catalog import store
+from catalog.db import dispose_engines, get_engine, init_db, session_scope
 from catalog.search import SearchDoc, SearchIndex, SearchQuery
 
 DOCS_PER_GENERATION = 60
@@ -80,3 +88,101 @@ def test_two_reader_processes_see_whole_generations(tmp_path: Path) -> None:
         assert generations  # saw at least one whole generation
     # the readers really overlapped the rebuilds: together they saw several generations
     assert len({g for outcome in outcomes for g in outcome[3]}) >= 2
+
+
+CLUSTERS = 40
+
+
+def _catalogue(n: int) -> tuple[list[dict], list[dict]]:
+    """Generation ``n``: every cluster's member count changes from one generation to the
+    next, so a page mixing two generations shows in its counts or its titles."""
+    offers, clusters = [], []
+    for i in range(CLUSTERS):
+        cid = f"c{i:03d}"
+        size = 1 + (i + n) % 3
+        clusters.append({"id": cid, "title": f"g{n} Eintrag {i}", "member_count": size})
+        offers += [
+            {
+                "source_id": "src",
+                "source_key": f"{cid}-{k}",
+                "title": f"g{n} Angebot {i}/{k}",
+                "cluster_id": cid,
+            }
+            for k in range(size)
+        ]
+    return offers, clusters
+
+
+def _page_reader(url: str, ready, stop, results) -> None:  # runs in a child process
+    errors = mixed = reads = 0
+    engine = get_engine(url)
+    while not stop.is_set() or reads < 50:
+        try:
+            with session_scope(engine) as session:
+                found = store.cluster_with_offers(session, f"c{reads % CLUSTERS:03d}")
+            if found is None:
+                mixed += 1
+            else:
+                row, offers = found
+                tag = row.title.split()[0]
+                if len(offers) != row.member_count or any(
+                    not o.title.startswith(tag + " ") for o in offers
+                ):
+                    mixed += 1
+        except Exception:  # noqa: BLE001 - counted: the test asserts there are none
+            errors += 1
+        reads += 1
+        ready.set()
+    results.put((errors, mixed, reads))
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_two_reader_processes_see_whole_catalogues(backend: str, tmp_path: Path) -> None:
+    if backend == "sqlite":
+        url = f"sqlite:///{tmp_path}/cat.db"
+    else:
+        reason = _pg_reachable()
+        if reason:
+            if os.environ.get("CI") == "true":
+                pytest.fail(reason)
+            pytest.skip(reason)
+        import psycopg
+
+        schema = f"r_{uuid.uuid4().hex[:12]}"
+        with psycopg.connect(PG_BASE_URL.replace("+psycopg", ""), autocommit=True) as conn:
+            conn.execute(f'CREATE SCHEMA "{schema}"')
+        url = f"{PG_BASE_URL}?options=-csearch_path%3D{schema}"
+    engine = get_engine(url)
+    init_db(engine)
+    with session_scope(engine) as session:
+        store.publish_catalogue(session, *_catalogue(0), {"published_at": "g0"})
+    ctx = mp.get_context("spawn")
+    stop = ctx.Event()
+    results = ctx.Queue()
+    ready = [ctx.Event() for _ in range(2)]
+    readers = [ctx.Process(target=_page_reader, args=(url, flag, stop, results)) for flag in ready]
+    for proc in readers:
+        proc.start()
+    try:
+        for flag in ready:
+            assert flag.wait(timeout=600), "reader did not start"
+        for n in range(1, REBUILDS * 3 + 1):
+            with session_scope(engine) as session:
+                store.publish_catalogue(session, *_catalogue(n), {"published_at": f"g{n}"})
+        stop.set()
+        outcomes = [results.get(timeout=120) for _ in readers]
+        for proc in readers:
+            proc.join(timeout=60)
+            assert proc.exitcode == 0
+        with session_scope(engine) as session:
+            assert store.catalog_state(session) == {"published_at": f"g{REBUILDS * 3}"}
+    finally:
+        stop.set()
+        dispose_engines()
+        if backend == "postgresql":
+            with psycopg.connect(PG_BASE_URL.replace("+psycopg", ""), autocommit=True) as conn:
+                conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+    for errors, mixed, reads in outcomes:
+        assert reads >= 50
+        assert errors == 0
+        assert mixed == 0

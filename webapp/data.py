@@ -65,10 +65,10 @@ def search(query: SearchQuery) -> SearchResult | None:
 
 def cluster(cluster_id: str) -> tuple[Any, list[Any]] | None:
     with session_scope(_engine()) as session:
-        row = store.get_cluster(session, cluster_id)
-        if row is None:
+        found = store.cluster_with_offers(session, cluster_id)
+        if found is None:
             return None
-        members = store.offers_of_cluster(session, cluster_id)
+        row, members = found
         seen = store.raw_seen(session, [(m.source_id, m.source_key) for m in members])
         return _detach(row), [(_detach(m), seen.get((m.source_id, m.source_key))) for m in members]
 
