@@ -17,7 +17,7 @@ from dedupe.keys import city_matches
 from dedupe.merge import MergedField, merge_offers
 from dedupe.model import OfferLike, Prepared, prepare, prepare_all
 from dedupe.overrides import Overrides
-from dedupe.providers import resolve_providers
+from dedupe.providers import resolve_providers, with_resolved_providers
 from dedupe.scoring import (
     GATE_CAP,
     MATCH_THRESHOLD,
@@ -385,7 +385,8 @@ def _cluster_offers(
     changed_keys: Collection[tuple[str, str]] | None,
     report: dict[str, int],
 ) -> list[Cluster]:
-    prepared = prepare_all(offers)
+    # provider_ref resolution (dedupe.providers): compare with the resolved provider name.
+    prepared = prepare_all(with_resolved_providers(offers))
     left, right = candidate_arrays(prepared, blocking)
     kept: list[Cluster] = []
     if previous_clusters is not None and changed_keys is not None:

@@ -13,6 +13,17 @@ provider the id of its provider entity:
   or a typo (``token_set_ratio`` ≥ `SAME_PROVIDER_RATIO`, sharing a specific word), or
   where one is the acronym of the other, are one provider.
 
+Some platforms link the organiser instead of naming it (Leipzig Open Data's Angebote:
+``provider_ref`` = ``http://leipzig-data.de/Data/Ort/ciT``, no name). Records with the
+same ``provider_ref`` point at one organiser's place, and `resolve_provider_refs` gives a
+record without a name the name the other records with that reference carry (the
+Leipziger MINT-Orte name the place behind the same URI: "ciT - Consulting Innovation
+Training GmbH"), so provider comparison works for it. `with_resolved_providers` applies
+that to a list of offers for comparison; the offers themselves are never changed (merged
+fields keep what each platform said). The reference names a place (an "Ort"), which two
+organisations may share (the UiZ and its Förderverein), so records that *do* name their
+provider are not tied together by the reference alone.
+
 Ids are ``"p"`` + 12 hex digits of sha1 of the entity's smallest key, so they stay stable
 across runs while the names do. Pure, no I/O.
 """
@@ -20,8 +31,9 @@ across runs while the names do. Pure, no I/O.
 from __future__ import annotations
 
 import hashlib
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 from rapidfuzz import fuzz, process, utils
@@ -30,7 +42,13 @@ from dedupe.keys import GENERIC_PROVIDER_WORDS, content_tokens, normalize_city, 
 from dedupe.keys import stem as _stem
 from dedupe.model import OfferLike
 
-__all__ = ["SAME_PROVIDER_RATIO", "provider_key", "resolve_providers"]
+__all__ = [
+    "SAME_PROVIDER_RATIO",
+    "provider_key",
+    "resolve_provider_refs",
+    "resolve_providers",
+    "with_resolved_providers",
+]
 
 #: ``token_set_ratio`` from which two provider names in one town are one provider.
 SAME_PROVIDER_RATIO = 92.0
@@ -51,6 +69,71 @@ def provider_key(provider: str | None, city: str | None = None) -> str | None:
         if town:
             words.append("@" + town)
     return " ".join(words)
+
+
+def _ref(offer: object) -> str | None:
+    ref = getattr(offer, "provider_ref", None)
+    if not isinstance(ref, str):
+        return None
+    return ref.strip() or None
+
+
+def _name(offer: object) -> str | None:
+    name = getattr(offer, "provider", None)
+    return name if isinstance(name, str) and name.strip() else None
+
+
+def resolve_provider_refs(offers: Sequence[OfferLike]) -> dict[tuple[str, str], str]:
+    """Provider names for offers that have a ``provider_ref`` but no provider name.
+
+    The name is the one most records with the same reference carry (ties: the smallest
+    name), so a URI resolves only through records that name it; a reference that no
+    record names stays unresolved. Maps ``(source_id, source_key)`` to the name.
+    """
+    names: dict[str, Counter[str]] = defaultdict(Counter)
+    unnamed: list[tuple[tuple[str, str], str]] = []
+    for offer in offers:
+        ref = _ref(offer)
+        if ref is None:
+            continue
+        name = _name(offer)
+        if name is None:
+            unnamed.append(((offer.source_id, offer.source_key), ref))
+        else:
+            names[ref][name] += 1
+    resolved: dict[tuple[str, str], str] = {}
+    for key, ref in unnamed:
+        counts = names.get(ref)
+        if counts:
+            resolved[key] = min(counts, key=lambda n: (-counts[n], n))
+    return resolved
+
+
+class _Named:
+    """An offer seen with a resolved provider name; every other attribute is the offer's."""
+
+    __slots__ = ("_offer", "provider")
+
+    def __init__(self, offer: OfferLike, provider: str) -> None:
+        self._offer = offer
+        self.provider = provider
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._offer, name)
+
+
+def with_resolved_providers(offers: Sequence[OfferLike]) -> list[OfferLike]:
+    """*offers* in order, those whose provider `resolve_provider_refs` resolves wrapped so
+    that ``provider`` reads the resolved name (for comparison; the originals are kept)."""
+    resolved = resolve_provider_refs(offers)
+    if not resolved:
+        return list(offers)
+    return [
+        _Named(o, resolved[(o.source_id, o.source_key)])  # type: ignore[misc]
+        if (o.source_id, o.source_key) in resolved
+        else o
+        for o in offers
+    ]
 
 
 class _UnionFind:
@@ -86,7 +169,7 @@ def resolve_providers(offers: Sequence[OfferLike]) -> dict[tuple[str, str], str]
     acronym_of: dict[str, str] = {}
     keys_by_town: dict[str, set[str]] = defaultdict(set)
     union = _UnionFind()
-    for offer in offers:
+    for offer in with_resolved_providers(offers):
         city = getattr(offer, "city", None)
         key = provider_key(getattr(offer, "provider", None), city)
         if key is None:

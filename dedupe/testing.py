@@ -34,3 +34,4 @@ class SimpleOffer:
     groups: list[str] = field(default_factory=list)
     grade_min: int | None = None
     grade_max: int | None = None
+    provider_ref: str | None = None  # organiser URI where a platform gives no name

@@ -86,6 +86,10 @@ class NormalizedOffer(BaseModel):
     title: str
     description: str = ""
     provider: str | None = None
+    #: URI of the organiser where a platform links it instead of naming it (Leipzig Open
+    #: Data: ``http://leipzig-data.de/Data/Ort/Inspirata``); dedupe resolves it to the
+    #: provider that other records with the same URI name (`dedupe.providers`).
+    provider_ref: str | None = None
     website: str | None = None
     street: str | None = None
     plz: str | None = None
@@ -288,6 +292,7 @@ def normalize_record(record: RawRecord, *, gazetteer: Gazetteer, now: datetime) 
         title=title,
         description=description,
         provider=provider,
+        provider_ref=_text(fields, "provider_ref"),
         website=_url(_text(fields, "website")),
         street=street,
         plz=plz,

@@ -8,11 +8,24 @@ normalized by the pipeline, written by ``tests/data/dedupe/build_gold_records.py
 typed by hand). The floors are what the current rules reach; raise them when the rules
 improve, never lower them silently.
 
-The real samples hold few true duplicates (7 of 199 pairs) and many hard negatives: one
-programme at several towns, one tour for several audiences, umbrella listings vs one of
-their labs. Two positives are missed on purpose: one lab listed by two partner
-institutions (the provider gate) and a study-orientation project whose titles share no
-specific word, on a platform that gives no provider name.
+Pairs are compared as `cluster_offers` compares them: with provider references resolved
+over all gold records (`dedupe.providers.with_resolved_providers`), so an Angebote-2016
+record that names its organiser only by URI is compared under the name the MINT-Orte give
+that URI.
+
+The real samples hold few true duplicates (8 of 213 pairs) and many hard negatives: one
+programme at several towns or campuses, one tour for several audiences, umbrella listings
+vs one of their offers. Three positives are missed, each for a reason the records show:
+one lab listed by two partner institutions (the provider gate; its records are as alike
+as those of "Guter Studienstart" at RWTH and at FH Aachen, which are two offers), and two
+MINT-Orte entries titled only by subjects or a category ("Informatik, Mathematik, Physik &
+Technik" = the FIRST LEGO League of HANDS on TECHNOLOGY; ciT's study orientation =
+"MINT-Individual") whose titles share no specific word with the other listing. The
+FIRST LEGO League pair was relabelled from 0 to 1 after reading the MINT-Orte entry
+(teams of 3-10, ages 10-16, a fee per team), which is why the recall floor went down
+from 0.71 to 0.62 while the rules did not change for worse.
+
+Print the scores: ``.venv/bin/python tests/test_dedupe_gold.py``.
 """
 
 import csv
@@ -22,13 +35,22 @@ from pathlib import Path
 
 import pytest
 
-from dedupe import blocking_stats, candidate_pairs, cluster_offers, explain, prepare
+from dedupe import (
+    blocking_stats,
+    candidate_pairs,
+    cluster_offers,
+    explain,
+    load_overrides,
+    prepare,
+)
+from dedupe.model import OfferLike
+from dedupe.providers import resolve_providers, with_resolved_providers
 from dedupe.testing import SimpleOffer
 
 DATA = Path(__file__).parent / "data" / "dedupe"
 PRECISION_FLOOR = 1.0
-RECALL_FLOOR = 0.71
-F1_FLOOR = 0.83
+RECALL_FLOOR = 0.62
+F1_FLOOR = 0.76
 
 
 def _records() -> dict[tuple[str, str], SimpleOffer]:
@@ -38,6 +60,12 @@ def _records() -> dict[tuple[str, str], SimpleOffer]:
             if row.get(name):
                 row[name] = date.fromisoformat(row[name])
     return {(r["source_id"], r["source_key"]): SimpleOffer(**r) for r in rows}
+
+
+def _compared(records: dict[tuple[str, str], SimpleOffer]) -> dict[tuple[str, str], OfferLike]:
+    """The records as `cluster_offers` compares them: provider references resolved."""
+    keys = list(records)
+    return dict(zip(keys, with_resolved_providers([records[k] for k in keys]), strict=True))
 
 
 def _pairs() -> list[dict[str, str]]:
@@ -57,8 +85,8 @@ def test_gold_set_is_well_formed() -> None:
         assert row["note"]
         assert frozenset({a, b}) not in seen
         seen.add(frozenset({a, b}))
-    assert sum(row["label"] == "1" for row in pairs) >= 7
-    assert sum("hard negative" in row["note"] for row in pairs) >= 30
+    assert sum(row["label"] == "1" for row in pairs) >= 8
+    assert sum("hard negative" in row["note"] for row in pairs) >= 45
     source_pairs = {frozenset({row["a_source_id"], row["b_source_id"]}) for row in pairs}
     for sources in (
         {"komm_mach_mint"},
@@ -86,20 +114,28 @@ def _scores(predict) -> tuple[float, float, float]:
     return precision, recall, f1
 
 
-def test_pairwise_precision_recall_f1_floors() -> None:
+def pairwise_scores() -> tuple[float, float, float]:
+    """Precision, recall and F1 of `explain` over the gold pairs."""
+    records = _compared(_records())
+    return _scores(lambda a, b: explain(records[a], records[b]).decision == "match")
+
+
+def clustered_scores() -> tuple[float, float, float]:
+    """Precision, recall and F1 of "in one cluster" after clustering all gold records."""
     records = _records()
-    precision, recall, f1 = _scores(
-        lambda a, b: explain(records[a], records[b]).decision == "match"
-    )
+    cluster_of = {m: c.id for c in cluster_offers(list(records.values())) for m in c.members}
+    return _scores(lambda a, b: cluster_of[a] == cluster_of[b])
+
+
+def test_pairwise_precision_recall_f1_floors() -> None:
+    precision, recall, f1 = pairwise_scores()
     assert precision >= PRECISION_FLOOR, precision
     assert recall >= RECALL_FLOOR, recall
     assert f1 >= F1_FLOOR, f1
 
 
 def test_clustered_precision_recall_f1_floors() -> None:
-    records = _records()
-    cluster_of = {m: c.id for c in cluster_offers(list(records.values())) for m in c.members}
-    precision, recall, f1 = _scores(lambda a, b: cluster_of[a] == cluster_of[b])
+    precision, recall, f1 = clustered_scores()
     assert precision >= PRECISION_FLOOR, precision
     assert recall >= RECALL_FLOOR, recall
     assert f1 >= F1_FLOOR, f1
@@ -107,10 +143,17 @@ def test_clustered_precision_recall_f1_floors() -> None:
 
 @pytest.mark.parametrize(
     "note_part",
-    ["Mathecamp vs Schuelerzirkel", "FLL vs FLL Junior", "autumn vs summer edition"],
+    [
+        "Mathecamp vs Schuelerzirkel",
+        "FLL vs FLL Junior",
+        "autumn vs summer edition",
+        "SummerBYTE & BioBYTE",
+        "museum listing (MPI named as organiser)",
+        "but the INSPIRATA museum vs the institute's school talks",
+    ],
 )
 def test_named_hard_negatives_hold(note_part: str) -> None:
-    records = _records()
+    records = _compared(_records())
     row = next(r for r in _pairs() if note_part in r["note"])
     a = records[(row["a_source_id"], row["a_source_key"])]
     b = records[(row["b_source_id"], row["b_source_key"])]
@@ -144,3 +187,69 @@ def test_blocking_keeps_every_gold_pair() -> None:
     stats = blocking_stats(len(prepared), pairs, true_pairs)
     assert stats.pair_completeness is not None
     assert stats.pair_completeness == 1.0, stats
+
+
+def _key(source_id: str, tail: str) -> tuple[str, str]:
+    return next(k for k in _records() if k[0] == source_id and k[1].endswith(tail))
+
+
+def test_named_providers_resolve_to_one_entity() -> None:
+    """The issue's provider cases: spellings and a URI-only provider are one entity."""
+    records = _records()
+    ids = resolve_providers(list(records.values()))
+    kmm, orte, a16 = "komm_mach_mint", "leipzig_mint_orte", "leipzig_angebote_2016"
+    same = [
+        # "HANDS on TECHNOLOGY e. V." (MINT-Orte) / "HANDS on TECHNOLOGY e.V." (KMM)
+        ((orte, "/HandsOnTechnology"), (kmm, "/first-lego-league")),
+        # MLU in "Halle (Saale)" / "MLU, Institut für Informatik" in "Halle"
+        ((kmm, "/summerbyte-biobyte"), (kmm, "/summerbyte-schnupperwoche-fuer-neugierige-" +
+                                        "schuelerinnen-und-schueler")),
+        # Angebote 2016 names ciT only by http://leipzig-data.de/Data/Ort/ciT
+        ((a16, "/ciT.MINT-Individual"), (orte, "/CIT.Studienorientierung")),
+        ((a16, "/Inspirata.LFB"), (orte, "/INSPIRATA.Fortbildung")),
+    ]  # fmt: skip
+    for a, b in same:
+        assert ids[_key(*a)] == ids[_key(*b)], (a, b)
+    # INSPIRATA e.V. and the MPI (named as organiser of the museum by KMM) stay two.
+    inspirata = ids[_key("leipzig_mint_orte", "/INSPIRATA.Naturwissenschaften")]
+    assert ids[_key("komm_mach_mint", "/inspirata-mitmach-museum")] != inspirata
+    assert records[_key("leipzig_angebote_2016", "/ciT.MINT-Individual")].provider is None
+    compared = _compared(records)
+    assert compared[_key("leipzig_angebote_2016", "/ciT.MINT-Individual")].provider == (
+        "ciT - Consulting Innovation Training GmbH"
+    )
+
+
+def test_resolved_provider_is_compared() -> None:
+    """The ciT pair: without the resolved name the provider is unknown; with it, equal."""
+    records = _records()
+    a = _key("leipzig_angebote_2016", "/ciT.MINT-Individual")
+    b = _key("leipzig_mint_orte", "/CIT.Studienorientierung")
+    assert explain(records[a], records[b]).similarities["provider"] is None
+    compared = _compared(records)
+    assert explain(compared[a], compared[b]).similarities["provider"] == 1.0
+
+
+def test_shipped_overrides_agree_with_the_gold_labels() -> None:
+    """``dedupe_overrides.yaml`` never ties a gold negative together nor splits a gold
+    positive (a must-link there is where a positive that no rule can see belongs, e.g.
+    the MicroLAB listed by both partner institutions)."""
+    overrides = load_overrides(DATA.parents[2] / "dedupe_overrides.yaml")
+    for row in _pairs():
+        a = f"{row['a_source_id']}:{row['a_source_key']}"
+        b = f"{row['b_source_id']}:{row['b_source_key']}"
+        must = any(a in group and b in group for group in overrides.must_link)
+        if row["label"] == "1":
+            assert not overrides.cannot(a, b), row["note"]
+        else:
+            assert not must, row["note"]
+
+
+if __name__ == "__main__":
+    pairs = _pairs()
+    positives = sum(row["label"] == "1" for row in pairs)
+    hard = sum("hard negative" in row["note"] for row in pairs)
+    print(f"pairs {len(pairs)}: positives {positives}, negatives {len(pairs) - positives}"
+          f" (hard negatives {hard})")  # fmt: skip
+    for name, scores in (("pairwise", pairwise_scores()), ("clustered", clustered_scores())):
+        print("{:9s} precision {:.3f}  recall {:.3f}  F1 {:.3f}".format(name, *scores))

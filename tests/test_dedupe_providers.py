@@ -1,6 +1,7 @@
 """Providers resolved across sources into one provider entity."""
 
 from dedupe import cluster_offers, provider_key, resolve_providers
+from dedupe.providers import resolve_provider_refs, with_resolved_providers
 from dedupe.testing import SimpleOffer
 
 
@@ -55,3 +56,54 @@ def test_clusters_carry_the_provider_entity() -> None:
     assert merged.value is not None and merged.value.startswith("p")
     assert set(merged.sources.values()) == {merged.value}
     assert not merged.conflict
+
+
+_ORT = "http://leipzig-data.de/Data/Ort/"
+
+
+def _ref_offer(sid: str, key: str, title: str, provider: str | None, ref: str) -> SimpleOffer:
+    return SimpleOffer(sid, key, title, provider, "Leipzig", provider_ref=_ORT + ref)
+
+
+def test_provider_ref_resolves_to_the_name_other_records_give_it() -> None:
+    offers = [
+        _ref_offer("leipzig_angebote_2016", "a", "MINT-Individual", None, "ciT"),
+        _ref_offer("leipzig_mint_orte", "b", "MINT", "ciT Consulting Innovation Training", "ciT"),
+        _ref_offer("leipzig_angebote_2016", "c", "Workshops", None, "Unbekannt"),
+        # two names behind one place URI: the one most records give wins
+        _ref_offer("leipzig_mint_orte", "d", "Ausstellungen", "Umweltinformationszentrum", "UIZ"),
+        _ref_offer("leipzig_mint_orte", "e", "Verleih", "Umweltinformationszentrum", "UIZ"),
+        _ref_offer("leipzig_mint_orte", "f", "Angebote", "Förderverein UiZ e.V.", "UIZ"),
+        _ref_offer("leipzig_angebote_2016", "g", "GTA-Angebote", None, "UIZ"),
+    ]
+    resolved = resolve_provider_refs(offers)
+    assert resolved == {
+        ("leipzig_angebote_2016", "a"): "ciT Consulting Innovation Training",
+        ("leipzig_angebote_2016", "g"): "Umweltinformationszentrum",
+    }
+    compared = with_resolved_providers(offers)
+    assert [o.source_key for o in compared] == list("abcdefg")
+    assert compared[0].provider == "ciT Consulting Innovation Training"
+    assert compared[0].title == "MINT-Individual" and compared[0].city == "Leipzig"
+    assert compared[2] is offers[2] and offers[0].provider is None
+    ids = resolve_providers(offers)
+    assert ids[("leipzig_angebote_2016", "a")] == ids[("leipzig_mint_orte", "b")]
+    assert ids[("leipzig_angebote_2016", "g")] == ids[("leipzig_mint_orte", "d")]
+    # a place URI shared by two named organisations does not make them one provider
+    assert ids[("leipzig_mint_orte", "f")] != ids[("leipzig_mint_orte", "d")]
+    assert ("leipzig_angebote_2016", "c") not in ids
+
+
+def test_clustering_compares_the_resolved_provider_but_keeps_what_each_platform_said() -> None:
+    lsgm = "Leipziger Schülergesellschaft für Mathematik"
+    a = _ref_offer("leipzig_angebote_2016", "a", "Mathecamp", None, "LSGM")
+    b = _ref_offer("leipzig_mint_orte", "b", "Mathematik", lsgm, "LSGM")
+    d = SimpleOffer("x", "d", "Mathecamp", "Jugendverein Sonnenschein", "Leipzig")
+    cluster_of = {m: c for c in cluster_offers([a, b, d]) for m in c.members}
+    # Unresolved, "a" has no provider and would match "d" on title and town alone; resolved
+    # to the LSGM, the provider gate keeps the two apart.
+    assert cluster_of[("leipzig_angebote_2016", "a")] is not cluster_of[("x", "d")]
+    fields = cluster_of[("leipzig_angebote_2016", "a")].fields
+    assert fields["provider"].sources["leipzig_angebote_2016:a"] is None
+    ids = resolve_providers([a, b, d])
+    assert fields["provider_id"].value == ids[("leipzig_mint_orte", "b")]

@@ -22,7 +22,8 @@ def _norm(source_id: str, fields: dict) -> NormalizedOffer:
 
 def test_model_has_exactly_the_design_fields() -> None:
     assert list(NormalizedOffer.model_fields) == [
-        "source_id", "source_key", "url", "title", "description", "provider", "website",
+        "source_id", "source_key", "url", "title", "description", "provider", "provider_ref",
+        "website",
         "street", "plz", "city", "district", "bundesland", "landkreis", "lat", "lon",
         "subjects", "formats", "unmapped", "audience_text", "age_min", "age_max",
         "grade_min", "grade_max", "groups", "girls", "costs_text", "cost_kind", "price_eur",

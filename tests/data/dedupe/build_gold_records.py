@@ -23,8 +23,8 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[2]
 FIELDS = (
-    "source_id", "source_key", "url", "title", "provider", "website", "street", "plz",
-    "city", "lat", "lon", "subjects", "formats", "start", "end", "cost_kind", "girls",
+    "source_id", "source_key", "url", "title", "provider", "provider_ref", "website", "street",
+    "plz", "city", "lat", "lon", "subjects", "formats", "start", "end", "cost_kind", "girls",
     "audience_text", "groups", "grade_min", "grade_max",
 )  # fmt: skip
 NOW = datetime(2026, 11, 26, 12, tzinfo=UTC)
