@@ -125,3 +125,38 @@ def test_changed_overrides_recluster_everything(demo_settings, tmp_path: Path) -
     )
     assert again.mode == "incremental"
     dispose_engines()
+
+
+def test_offers_borrowing_a_renamed_provider_are_reclustered(demo_settings, tmp_path: Path) -> None:
+    """Angebote-2016 records name no provider; they borrow the name of the MINT-Orte record
+    with the same ``provider_ref``. Renaming it there changes what dedupe compares for
+    them, so they count as changed although their own records did not change."""
+    incremental = _copy(demo_settings, tmp_path / "incremental")
+    ref = "http://leipzig-data.de/Data/Ort/IHK"
+    engine = get_engine(incremental.database_url)
+    with session_scope(engine) as session:
+        rows = [
+            row
+            for row in session.exec(
+                RawRecordRow.__table__.select().where(  # type: ignore[attr-defined]
+                    RawRecordRow.source_id.in_(["leipzig_mint_orte", SOURCE])  # type: ignore[attr-defined]
+                )
+            )
+            if row.fields.get("provider_ref") == ref
+        ]
+        named = [row for row in rows if row.source_id == "leipzig_mint_orte"]
+        borrowing = [row for row in rows if row.source_id == SOURCE]
+        assert len(named) == 1 and len(borrowing) == 2
+        fields = {**named[0].fields, "provider": "IHK Leipzig Bildungszentrum"}
+        session.exec(
+            update(RawRecordRow).where(RawRecordRow.id == named[0].id).values(fields=fields)
+        )
+        session.commit()
+    full = _copy(incremental, tmp_path / "full")
+
+    report = _rebuild(incremental)
+    assert report.mode == "incremental", report.full_reason
+    assert report.dedupe["records_reclustered"] >= 3  # the renamed record and both borrowers
+    _rebuild(full, full=True)
+    assert _catalogue(incremental) == _catalogue(full)
+    dispose_engines()

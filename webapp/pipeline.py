@@ -28,6 +28,7 @@ from catalog import store
 from catalog.db import get_engine, init_db, session_scope
 from catalog.search import SearchDoc, SearchIndex
 from dedupe import Cluster, MergedField, Overrides, cluster_offers, load_overrides
+from dedupe.providers import resolve_provider_refs
 from normalize import NormalizedOffer, normalize_record
 from normalize.places import load_gazetteer
 from normalize.vocab import FORMAT_LABELS, SUBJECT_LABELS
@@ -72,9 +73,13 @@ def jsonable(value: Any) -> Any:
     return value
 
 
-def offer_hash(offer: NormalizedOffer) -> str:
-    """A stable hash of a normalized offer's content (what dedupe and merging read)."""
-    text = json.dumps(jsonable(offer.model_dump()), sort_keys=True, ensure_ascii=False)
+def offer_hash(offer: NormalizedOffer, borrowed_provider: str | None = None) -> str:
+    """A stable hash of what dedupe reads of an offer: its normalized content and the
+    provider name it borrows through ``provider_ref`` from other records (so an offer is
+    "changed" when the record it borrows its provider name from changes)."""
+    content = jsonable(offer.model_dump())
+    content["_borrowed_provider"] = borrowed_provider
+    text = json.dumps(content, sort_keys=True, ensure_ascii=False)
     return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
 
 
@@ -240,7 +245,11 @@ def rebuild(
     for source_id, count in sorted(report.stale.items()):
         say(f"veraltet (nicht mehr gesehen, nicht veröffentlicht): {source_id}: {count}")
     overrides = _overrides(overrides_file)
-    hashes = {(o.source_id, o.source_key): offer_hash(o) for o in offers}
+    borrowed = resolve_provider_refs(offers)
+    hashes = {
+        (o.source_id, o.source_key): offer_hash(o, borrowed.get((o.source_id, o.source_key)))
+        for o in offers
+    }
     changed = None
     if earlier is not None:
         report.mode = "incremental"
