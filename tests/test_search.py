@@ -122,6 +122,21 @@ def test_stemming(index: SearchIndex) -> None:
     assert "c11" in ids(search(index, "Tier"))  # Tiere -> tier
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Schülerlabor Chemie: Säuren und Basen",
+        "Roboterbau mit Robotern, Straße 5, MINT-Camp",
+        "Mädchen-Technik-Kongress der Hochschule Merseburg",
+        "Ferienakademie Informatik für Schülerinnen",
+    ],
+)
+def test_stems_of_folded_words_equal_the_stems_of_the_text(text: str) -> None:
+    # the build analyzes each folded word once (cached) instead of every text again
+    words = catalog_search._FOLD.analyze(text)
+    assert catalog_search._word_stems(words) == set(catalog_search._STEM.analyze(text))
+
+
 def test_umlaut_and_sharp_s_folding(index: SearchIndex) -> None:
     assert {"c02", "c06", "c18"} <= ids(search(index, "Schuler"))
     assert {"c02", "c06", "c18"} <= ids(search(index, "Schüler"))
@@ -142,6 +157,39 @@ def test_prefix_on_last_word(index: SearchIndex) -> None:
     # prefix only applies to the last word: "Robo Dresden" needs a whole word "robo"
     assert ids(search(index, "Robo Dresden")) == set()
     assert ids(search(index, "Dresden Robo")) == {"c01"}
+
+
+def test_prefix_only_for_a_half_typed_last_word(index: SearchIndex) -> None:
+    searcher = index._gen.searcher
+    # "Chem" is no word of the index: its beginning matches (one term of the prefix field)
+    assert catalog_search._typed_half(query_words("Chem")[0], searcher)
+    assert {"c02", "c15"} <= ids(search(index, "Chem"))
+    # a typed-out word is matched by its stem (and compound parts) only; too short: neither
+    assert not catalog_search._typed_half(query_words("Chemie")[0], searcher)
+    assert not catalog_search._typed_half(query_words("Ch")[0], searcher)
+    assert ids(search(index, "Ch")) == set()
+
+
+def test_synonyms_match_through_one_group_term_and_rank_below_the_word(
+    index: SearchIndex,
+) -> None:
+    searcher = index._gen.searcher
+    words = query_words("Mädchen")
+    groups = catalog_search.GROUPS.of_stem[words[0].stem]
+    token = catalog_search._group_token(groups[0])
+    # every entry with a member of the group holds the group token: Mädchen (c03),
+    # Schülerinnen (c06, c14)
+    holders = searcher.search(
+        catalog_search._term(catalog_search.SYNONYM_FIELD, token, scored=False), 100
+    )
+    assert {searcher.doc(a).get_first("cluster_id") for _, a in holders.hits} >= {
+        "c03",
+        "c06",
+        "c14",
+    }
+    result = search(index, "Mädchen")
+    assert {"c03", "c06", "c14"} <= ids(result)
+    assert result.hits[0].cluster_id == "c03"  # the word itself (title) first
 
 
 def test_typo_tolerance(index: SearchIndex) -> None:
@@ -419,7 +467,7 @@ def _separate_counts(index: SearchIndex, query: SearchQuery) -> dict[str, dict[s
 
     searcher = index._gen.searcher
     words = query_words(query.q)
-    text_q = S._text_query(words) if words else S.tantivy.Query.all_query()
+    text_q = S._text_query(words, searcher=searcher) if words else S.tantivy.Query.all_query()
     base = [S._filter(q) for q in S._attribute_filters(query)]
     selected = {name: list(getattr(query, name)) for name in S.FACETS}
     facet_qs = {n: S._filter(S._any_of(S.FACETS[n], v)) for n, v in selected.items() if v}
@@ -465,7 +513,7 @@ def test_one_pass_counts_equal_separate_counts(index: SearchIndex, query: Search
         == index._gen.searcher.search(
             catalog_search._and(
                 [
-                    catalog_search._text_query(query_words(query.q))
+                    catalog_search._text_query(query_words(query.q), searcher=index._gen.searcher)
                     if query.q
                     else catalog_search.tantivy.Query.all_query(),
                     *[catalog_search._filter(q) for q in catalog_search._attribute_filters(query)],
@@ -492,16 +540,18 @@ def test_unscored_query_matches_the_same_documents(index: SearchIndex, q: str) -
 
 
 def test_one_pass_is_used_unless_a_value_cannot_be_quoted(index: SearchIndex) -> None:
+    S = catalog_search
     searcher = index._gen.searcher
-    everything = catalog_search.tantivy.Query.all_query()
-    one_pass = catalog_search._aggregate_disjunctive(
-        searcher, everything, {"subjects": ["informatik"], "bundesland": ["Sachsen"]}, ["formats"]
-    )
+    everything = S.tantivy.Query.all_query()
+    chosen = {"subjects": ["informatik"], "bundesland": ["Sachsen"]}
+    facet_qs = {name: S._filter(S._any_of(S.FACETS[name], v)) for name, v in chosen.items()}
+    one_pass = S._aggregate_disjunctive(searcher, everything, [], facet_qs, chosen, ["formats"])
     assert one_pass is not None and one_pass[1] == 3
     assert one_pass[0]["bundesland"] == {"Sachsen": 3, "Sachsen-Anhalt": 2, "Thüringen": 1}
     for odd in ('a"b', "a\\b", "a\nb"):
         chosen = {"subjects": [odd]}
-        assert catalog_search._aggregate_disjunctive(searcher, everything, chosen, []) is None
+        facet_qs = {"subjects": S._filter(S._any_of(S.FACETS["subjects"], [odd]))}
+        assert S._aggregate_disjunctive(searcher, everything, [], facet_qs, chosen, []) is None
 
 
 def test_counts_are_kept_per_request_not_per_page(tmp_path: Path) -> None:
