@@ -862,7 +862,19 @@ class SearchIndex:
 
         Readers that opened the previous generation keep working; call
         :meth:`reload_if_changed` to move them on. Generations older than the previous
-        one are removed.
+        one are removed. (:meth:`prepare` + :meth:`activate` + :meth:`open`.)
+        """
+        name = cls.prepare(index_dir, docs)
+        cls.activate(index_dir, name)
+        return cls.open(index_dir)
+
+    @classmethod
+    def prepare(cls, index_dir: str | os.PathLike[str], docs: Iterable[SearchDoc]) -> str:
+        """Build a new generation from ``docs`` without switching readers to it; return its
+        name for :meth:`activate` (or :meth:`discard`).
+
+        The catalogue rebuild prepares the index first, then commits the database rows
+        that name it, then activates it, so the switch readers see is a rename.
         """
         root = Path(index_dir)
         root.mkdir(parents=True, exist_ok=True)
@@ -892,14 +904,31 @@ class SearchIndex:
             except BaseException:
                 shutil.rmtree(gen_dir, ignore_errors=True)
                 raise
+        return gen_dir.name
+
+    @staticmethod
+    def activate(index_dir: str | os.PathLike[str], name: str) -> None:
+        """Switch readers to the prepared generation ``name`` (an atomic rename of the
+        pointer file) and remove generations older than the one it replaces."""
+        root = Path(index_dir)
+        match = _GEN_RE.match(name)
+        if match is None or not (root / name).is_dir():
+            raise IndexNotFoundError(f"no prepared index generation {name!r} in {root}")
+        with _build_lock(root):
             previous = _read_current(root)
-            _write_current(root, gen_dir.name)
-            keep = {gen_dir.name, previous}
-            current_number = int(gen_dir.name[len(GEN_PREFIX) :])
+            _write_current(root, name)
+            keep = {name, previous}
+            current_number = int(match.group(1))
             for number, path in _generations(root):
                 if number < current_number and path.name not in keep:
                     shutil.rmtree(path, ignore_errors=True)
-        return cls.open(root)
+
+    @staticmethod
+    def discard(index_dir: str | os.PathLike[str], name: str) -> None:
+        """Remove a prepared generation that will not be activated (never the current one)."""
+        root = Path(index_dir)
+        if _GEN_RE.match(name) and name != _read_current(root):
+            shutil.rmtree(root / name, ignore_errors=True)
 
     @classmethod
     def open(cls, index_dir: str | os.PathLike[str]) -> SearchIndex:

@@ -291,13 +291,23 @@ def rebuild(
             report.unpublished[reasons[0]] += 1
             continue
         docs.append(_search_doc(row, members))
+    # Publish as one generation: the index is prepared first (readers do not see it yet),
+    # then offers, clusters and the state naming that index commit in one transaction, then
+    # readers are switched to the index by a rename. If the commit fails, the prepared
+    # index is discarded and readers keep the old catalogue.
+    generation = SearchIndex.prepare(index_dir, docs)
     state = {
         "dedupe_fingerprint": fingerprint,
         "published_at": now.isoformat(),
+        "index_generation": generation,
     }
-    with session_scope(engine) as session:
-        store.publish_catalogue(session, offer_rows, cluster_rows, state)
-    SearchIndex.build(index_dir, docs)
+    try:
+        with session_scope(engine) as session:
+            store.publish_catalogue(session, offer_rows, cluster_rows, state)
+    except BaseException:
+        SearchIndex.discard(index_dir, generation)
+        raise
+    SearchIndex.activate(index_dir, generation)
     say(f"Suchindex neu aufgebaut: {len(docs)} Einträge")
     if report.unpublished:
         say(
