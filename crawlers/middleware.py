@@ -32,6 +32,7 @@ from scrapy import Request
 from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured
 from scrapy.http import Response
+from scrapy.http.request import NO_CALLBACK
 
 from crawlers.records import RawRecord
 
@@ -180,6 +181,7 @@ def _eligible(request: Request, spider: Any) -> bool:
         source is not None
         and str(getattr(source, "kind", "")) in CONDITIONAL_KINDS
         and not request.cb_kwargs
+        and request.callback is not NO_CALLBACK  # robots.txt
     )
 
 
@@ -216,6 +218,11 @@ class ConditionalRequestMiddleware:
     (servers without validators). :class:`UnchangedPageSpiderMiddleware` then emits the
     stored records instead of calling the spider. Off for dry runs (no database) and with
     the setting ``MINTSUCHE_CONDITIONAL = False``.
+
+    The stored records are read once, when the request goes out (the same query checks
+    that none went missing), and travel in ``request.meta``; their ``fetched_at`` is that
+    moment. A page that turns out changed wastes that read, a small cost next to parsing it.
+    Requests without a callback (robots.txt) are never looked up.
     """
 
     def __init__(self, crawler: Crawler, states: _PageStates) -> None:
@@ -237,10 +244,18 @@ class ConditionalRequestMiddleware:
             state = store.get_page_state(session, source_id, _page_url(request))
             if state is None or not state.record_keys:
                 return None
-            stored = store.stored_raw_keys(session, source_id, state.record_keys)
-        if len(stored) != len(set(state.record_keys)):
+            # the records themselves, not just their keys: if the page is unchanged they
+            # are re-emitted (one query instead of a key check now and a load later)
+            now = spider.fetched_at()  # type: ignore[union-attr]
+            stored = store.raw_records_by_key(session, source_id, state.record_keys, fetched_at=now)
+        keys = state.record_keys
+        if len(stored) != len(set(keys)):
             return None  # records went missing: parse in full
-        request.meta[META_PAGE_STATE] = {"body_hash": state.body_hash, "keys": state.record_keys}
+        request.meta[META_PAGE_STATE] = {
+            "body_hash": state.body_hash,
+            "keys": keys,
+            "records": [stored[k] for k in keys],
+        }
         if state.etag:
             request.headers[b"If-None-Match"] = state.etag
         if state.last_modified:
@@ -297,7 +312,8 @@ class UnchangedPageSpiderMiddleware:
     """Spider half: re-emit the stored records of an unchanged page; remember parsed pages.
 
     An unchanged page's callback is never started (its output is not iterated); its stored
-    records are yielded with this run's ``fetched_at`` instead, as one
+    records (read by :class:`ConditionalRequestMiddleware`) are yielded with this run's
+    ``fetched_at`` instead, as one
     :class:`StoredRecords` item, so the pipeline counts, stores and checks them like
     parsed ones. After an eligible page was parsed and gave
     records and no follow-up requests, its validators, body hash and record keys are queued
@@ -316,14 +332,7 @@ class UnchangedPageSpiderMiddleware:
         return cls(crawler, _states(crawler))
 
     def _reemit(self, response: Response) -> list[Any]:
-        from catalog import store
-
-        spider = self.crawler.spider
-        keys = response.meta[META_PAGE_STATE]["keys"]
-        with self.states.session() as session:
-            stored = store.raw_records_by_key(session, spider.source.id, keys)  # type: ignore[union-attr]
-        now = spider.fetched_at()  # type: ignore[union-attr]
-        records = [dataclasses.replace(stored[k], fetched_at=now) for k in keys if k in stored]
+        records = response.meta[META_PAGE_STATE]["records"]
         if not records:
             return []
         stats = self.crawler.stats

@@ -1,7 +1,9 @@
 """Item pipelines: hand raw records on, count them, close the run.
 
 ``StorePipeline`` writes to the catalogue (``catalog.store``): ``start_run`` when the
-spider opens, ``upsert_raw_all`` + commit every ``MINTSUCHE_COMMIT_EVERY`` (200) records,
+spider opens, ``upsert_raw_all`` + commit every ``MINTSUCHE_COMMIT_EVERY`` (500) records,
+or when the oldest buffered record waited ``MINTSUCHE_COMMIT_SECONDS`` (10) for its
+batch (a slow source), and before an unchanged page's records are touched;
 ``finish_run`` with status and stats when the spider closes; a run that passes the status
 rules of ``crawlers.stats`` is then checked by ``crawlers.health`` against the previous
 successful runs and recorded ``failed`` if unhealthy. ``JsonLinesPipeline`` only
@@ -165,6 +167,32 @@ class RunPipeline:
         return None
 
 
+_PREPARED: set[str] = set()
+
+
+def _prepare_store(database_url: str) -> None:
+    """Per-process set-up of the store, once per database URL, when the crawler is built
+    (before any spider opens): import the store, configure the ORM mappers and open the
+    engine's first pooled connection. Without it the first run of a crawl process pays
+    these one-off costs between its spider's open and close. A database that cannot be
+    reached is only logged here: ``start_run`` fails the run when the spider opens."""
+    if database_url in _PREPARED:
+        return
+    _PREPARED.add(database_url)
+    from sqlalchemy.orm import configure_mappers
+
+    from catalog import store  # noqa: F401
+    from catalog.db import get_engine
+    from crawlers import health  # noqa: F401
+
+    configure_mappers()
+    try:
+        with get_engine(database_url).connect():
+            pass
+    except Exception as exc:
+        logger.warning("database not reachable yet: %s", exc)
+
+
 class StorePipeline(RunPipeline):
     """Upsert raw records into the catalogue and record the ``CrawlRun``."""
 
@@ -174,11 +202,14 @@ class StorePipeline(RunPipeline):
         if not url:
             raise NotConfigured("MINTSUCHE_DATABASE_URL is not set")
         self.database_url: str = url
-        self.commit_every = crawler.settings.getint("MINTSUCHE_COMMIT_EVERY", 200)
+        self.commit_every = crawler.settings.getint("MINTSUCHE_COMMIT_EVERY", 500)
+        self.commit_seconds = crawler.settings.getfloat("MINTSUCHE_COMMIT_SECONDS", 10.0)
+        self.buffered_since = 0.0
         self.trigger = crawler.settings.get("MINTSUCHE_TRIGGER", "cli")
         self.buffer: list[RawRecord] = []
         self.run_id: int | None = None
         self.session: Any = None
+        _prepare_store(url)
 
     def open_run(self) -> None:
         from sqlmodel import Session
@@ -206,8 +237,14 @@ class StorePipeline(RunPipeline):
         return [RunFacts.from_stats(r.stats or {}, r.items) for r in runs if r.id != self.run_id]
 
     def handle(self, record: RawRecord) -> None:
-        self.buffer.append(record)
-        if len(self.buffer) >= self.commit_every:
+        buffer = self.buffer
+        buffer.append(record)
+        if len(buffer) == 1:
+            self.buffered_since = time.monotonic()
+        if (
+            len(buffer) >= self.commit_every
+            or time.monotonic() - self.buffered_since >= self.commit_seconds
+        ):
             self.flush()
 
     def handle_stored(self, item: StoredRecords) -> None:

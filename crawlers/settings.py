@@ -69,4 +69,8 @@ ITEM_PIPELINES: dict[str, int] = {}
 MINTSUCHE_DATABASE_URL: str | None = None
 MINTSUCHE_JSONL_PATH: str | None = None
 MINTSUCHE_PROGRESS_EVERY = 100
-MINTSUCHE_COMMIT_EVERY = 200
+# A batch of records is upserted and committed when it reaches this many records, or when
+# its oldest record waited this many seconds (checked as records arrive). A killed crawl
+# loses at most the uncommitted batch; its run stays "running" and the next run re-fetches.
+MINTSUCHE_COMMIT_EVERY = 500
+MINTSUCHE_COMMIT_SECONDS = 10.0
