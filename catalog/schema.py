@@ -215,6 +215,9 @@ class PageState(SQLModel, table=True):
     last_modified: str | None = None
     body_hash: str
     record_keys: list[str] = _json(list)
+    #: per field, how many of those records have it non-empty (``RunTally.add``); lets an
+    #: unchanged page count its coverage without loading its records (None: not known)
+    filled: dict[str, int] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     parsed_at: datetime | None = _dt()
 
 

@@ -308,6 +308,7 @@ def save_page_state(
     body_hash: str,
     record_keys: list[str],
     parsed_at: datetime,
+    filled: Mapping[str, int] | None = None,
 ) -> None:
     """Insert or replace the state of one page; commit."""
     row = session.get(PageState, (source_id, url))
@@ -316,8 +317,23 @@ def save_page_state(
         session.add(row)
     row.etag, row.last_modified, row.body_hash = etag, last_modified, body_hash
     row.record_keys = list(record_keys)
+    row.filled = dict(filled) if filled is not None else None
     row.parsed_at = _aware(parsed_at, "parsed_at")
     session.commit()
+
+
+def count_raw_keys(session: Session, source_id: str, keys: Iterable[str]) -> int:
+    """Return how many of the distinct ``keys`` of ``source_id`` are stored (no row is loaded)."""
+    key_list = sorted(set(keys))
+    found = 0
+    for start in range(0, len(key_list), BATCH):
+        chunk = key_list[start : start + BATCH]
+        stmt = select(func.count()).where(
+            RawRecordRow.source_id == source_id,
+            RawRecordRow.source_key.in_(chunk),  # type: ignore[attr-defined]
+        )
+        found += int(session.execute(stmt).scalar_one())
+    return found
 
 
 def stored_raw_keys(session: Session, source_id: str, keys: Iterable[str]) -> set[str]:

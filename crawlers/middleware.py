@@ -35,6 +35,7 @@ from scrapy.http import Response
 from scrapy.http.request import NO_CALLBACK
 
 from crawlers.records import RawRecord
+from crawlers.stats import RunTally
 
 META_ORIGINAL_URL = "replay_original_url"
 
@@ -240,21 +241,31 @@ class ConditionalRequestMiddleware:
         from catalog import store
 
         source_id = spider.source.id  # type: ignore[union-attr]
+        now = spider.fetched_at()  # type: ignore[union-attr]
         with self.states.session() as session:
             state = store.get_page_state(session, source_id, _page_url(request))
             if state is None or not state.record_keys:
                 return None
-            # the records themselves, not just their keys: if the page is unchanged they
-            # are re-emitted (one query instead of a key check now and a load later)
-            now = spider.fetched_at()  # type: ignore[union-attr]
-            stored = store.raw_records_by_key(session, source_id, state.record_keys, fetched_at=now)
-        keys = state.record_keys
-        if len(stored) != len(set(keys)):
-            return None  # records went missing: parse in full
+            keys = state.record_keys
+            if state.filled is not None:
+                # the page's coverage is stored with it: an unchanged page needs only its
+                # keys (touched by the store pipeline), not its records
+                if store.count_raw_keys(session, source_id, keys) != len(set(keys)):
+                    return None  # records went missing: parse in full
+                records = None
+            else:
+                # an older page state: the records themselves, to count their coverage
+                # (one query instead of a key check now and a load later)
+                stored = store.raw_records_by_key(session, source_id, keys, fetched_at=now)
+                if len(stored) != len(set(keys)):
+                    return None  # records went missing: parse in full
+                records = [stored[k] for k in keys]
         request.meta[META_PAGE_STATE] = {
             "body_hash": state.body_hash,
             "keys": keys,
-            "records": [stored[k] for k in keys],
+            "records": records,
+            "filled": state.filled,
+            "fetched_at": now,
         }
         if state.etag:
             request.headers[b"If-None-Match"] = state.etag
@@ -302,10 +313,44 @@ class StoredRecords:
     middlewares, item signals, log formatting) costs more than storing the record, and it
     would make the crawl of an unchanged page almost as expensive as parsing it. The item
     pipelines count and store each record (``crawlers.pipelines.RunPipeline``).
+
+    When the page state holds the page's coverage (``filled``), the records are not loaded:
+    ``records`` is None, ``keys`` name them, ``filled`` counts their non-empty fields, and
+    :meth:`load` reads them for a pipeline that needs their content (JSON lines output).
     """
 
     url: str
-    records: list[RawRecord]
+    records: list[RawRecord] | None
+    keys: list[str] = dataclasses.field(default_factory=list)
+    filled: dict[str, int] | None = None
+    fetched_at: datetime | None = None
+    source_id: str = ""
+    database_url: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.records is not None:
+            if not self.keys:
+                self.keys = [r.source_key for r in self.records]
+            if self.fetched_at is None and self.records:
+                self.fetched_at = self.records[0].fetched_at
+            if not self.source_id and self.records:
+                self.source_id = self.records[0].source_id
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    def load(self) -> list[RawRecord]:
+        """The records, in page order (read from the store if they were not loaded)."""
+        if self.records is None:
+            from catalog import store
+            from catalog.db import get_engine, session_scope
+
+            with session_scope(get_engine(self.database_url)) as session:
+                stored = store.raw_records_by_key(
+                    session, self.source_id, self.keys, fetched_at=self.fetched_at
+                )
+            self.records = [stored[k] for k in self.keys if k in stored]
+        return self.records
 
 
 class UnchangedPageSpiderMiddleware:
@@ -332,17 +377,31 @@ class UnchangedPageSpiderMiddleware:
         return cls(crawler, _states(crawler))
 
     def _reemit(self, response: Response) -> list[Any]:
-        records = response.meta[META_PAGE_STATE]["records"]
-        if not records:
+        state = response.meta[META_PAGE_STATE]
+        if not state["keys"]:
             return []
         stats = self.crawler.stats
         if stats is not None:
-            stats.inc_value("mintsuche/records_reemitted", len(records))
+            stats.inc_value("mintsuche/records_reemitted", len(state["keys"]))
         page = _page_url(response.request) if response.request else response.url
-        return [StoredRecords(page, records)]
+        return [
+            StoredRecords(
+                page,
+                state["records"],
+                keys=list(state["keys"]),
+                filled=state["filled"] if state["records"] is None else None,
+                fetched_at=state["fetched_at"],
+                source_id=self.crawler.spider.source.id,  # type: ignore[union-attr]
+                database_url=self.states.database_url,
+            )
+        ]
 
-    def _remember(self, response: Response, keys: list[str]) -> None:
+    def _remember(self, response: Response, keys: list[str], filled: dict[str, int]) -> None:
         """Queue the page's state; ``StorePipeline`` saves it only if the run succeeds."""
+        self._remember_state(response, keys)
+        pending_pages(self.crawler)[-1]["filled"] = filled
+
+    def _remember_state(self, response: Response, keys: list[str]) -> None:
         spider = self.crawler.spider
         headers = response.headers
         etag = headers.get(b"ETag")
@@ -379,15 +438,18 @@ class UnchangedPageSpiderMiddleware:
             yield from self._reemit(response)
             return
         keys: list[str] = []
+        tally = RunTally()
         follow = False
         for item in result:
             if isinstance(item, RawRecord):
                 keys.append(item.source_key)
+                if eligible:
+                    tally.add(item)
             elif isinstance(item, Request):
                 follow = True
             yield item
         if eligible and keys and not follow:
-            self._remember(response, keys)
+            self._remember(response, keys, dict(tally.filled))
 
     async def process_spider_output_async(self, response: Response, result: Any) -> Any:
         unchanged, eligible = self._begin(response)
@@ -396,12 +458,15 @@ class UnchangedPageSpiderMiddleware:
                 yield record
             return
         keys: list[str] = []
+        tally = RunTally()
         follow = False
         async for item in result:
             if isinstance(item, RawRecord):
                 keys.append(item.source_key)
+                if eligible:
+                    tally.add(item)
             elif isinstance(item, Request):
                 follow = True
             yield item
         if eligible and keys and not follow:
-            self._remember(response, keys)
+            self._remember(response, keys, dict(tally.filled))

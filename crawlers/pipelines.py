@@ -73,19 +73,19 @@ class RunPipeline:
         self.open_run()
 
     def process_item(self, item: Any) -> Any:
-        if isinstance(item, RawRecord):
-            records = [item]
-        elif isinstance(item, StoredRecords):  # an unchanged page's records, all at once
-            records = item.records
-        else:
-            return item
         before = self.tally.items
-        for record in records:
-            self.tally.add(record)
-        if isinstance(item, StoredRecords):
+        if isinstance(item, RawRecord):
+            self.tally.add(item)
+            self.handle(item)
+        elif isinstance(item, StoredRecords):  # an unchanged page's records, all at once
+            if item.records is None and item.filled is not None:
+                self.tally.add_filled(item.filled, len(item.keys))
+            else:
+                for record in item.load():
+                    self.tally.add(record)
             self.handle_stored(item)
         else:
-            self.handle(item)
+            return item
         every = self.progress_every
         if every and before // every != self.tally.items // every:
             emit_event({"event": "item", "source": self.source_id, "count": self.tally.items})
@@ -156,7 +156,7 @@ class RunPipeline:
 
     def handle_stored(self, item: StoredRecords) -> None:
         """Take an unchanged page's stored records (default: :meth:`handle` each)."""
-        for record in item.records:
+        for record in item.load():
             self.handle(record)
 
     def flush(self) -> None:
@@ -252,31 +252,29 @@ class StorePipeline(RunPipeline):
         ones, so the outcome is ``unchanged``); buffered records are written first, so the
         order of writes stays the order of items. If any record is no longer stored, they
         go through the ordinary upsert instead."""
-        if self.session is None or self.run_id is None or not item.records:
+        if self.session is None or self.run_id is None or not item.keys:
             return
         from catalog import store
 
         self.flush()
-        keys = {r.source_key for r in item.records}
+        keys = set(item.keys)
         try:
+            if item.fetched_at is None:
+                raise ValueError(f"stored records of {item.url} without fetched_at")
             touched = store.touch_raw(
-                self.session,
-                self.source_id,
-                keys,
-                seen=item.records[0].fetched_at,
-                run_id=self.run_id,
+                self.session, self.source_id, keys, seen=item.fetched_at, run_id=self.run_id
             )
             if touched == len(keys):
-                outcomes = {store.UNCHANGED: len(item.records)}
-            else:
+                outcomes = {store.UNCHANGED: len(item.keys)}
+            elif item.records is not None:
                 outcomes = store.upsert_raw_all(self.session, item.records, run_id=self.run_id)
+            else:  # counted before the request; nothing deletes raw records meanwhile
+                raise LookupError(f"{len(keys) - touched} stored records of {item.url} missing")
             self.session.commit()
         except Exception as exc:  # keep the run going; it ends failed
             self.session.rollback()
             message = f"store error: {exc.__class__.__name__}: {exc}"
-            logger.error(
-                "%s: %s (%d records not stored)", self.source_id, message, len(item.records)
-            )
+            logger.error("%s: %s (%d records not stored)", self.source_id, message, len(item))
             self.error = self.error or message
             return
         self.tally.add_outcomes(outcomes)

@@ -67,6 +67,12 @@ class RunTally:
             elif not is_empty(value):
                 filled[name] += 1
 
+    def add_filled(self, filled: Mapping[str, int], items: int) -> None:
+        """Count ``items`` records whose per-field non-empty counts are ``filled`` (what
+        :meth:`add` of each of them would count; an unchanged page's stored tally)."""
+        self.items += items
+        self.filled.update(filled)
+
     def add_outcomes(self, outcomes: Mapping[str, int]) -> None:
         """Add store outcomes (``new``/``changed``/``unchanged`` counts)."""
         self.outcomes.update({k: v for k, v in outcomes.items() if v})

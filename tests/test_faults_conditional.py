@@ -17,7 +17,8 @@ from sqlalchemy import delete
 from sqlmodel import Session, select
 
 from catalog.db import dispose_engines, get_engine, init_db
-from catalog.schema import RawRecordRow
+from catalog.schema import PageState, RawRecordRow
+from crawlers.middleware import StoredRecords
 from crawlers.replay import ReplayServer
 from crawlers.run import crawl_in_subprocess
 
@@ -130,3 +131,46 @@ def test_server_without_validators_is_recognised_by_the_page_hash(env: dict[str,
     assert not any("If-None-Match" in r for r in requests)
     assert second["stats"]["pages_unchanged"] == 1 and second["stats"]["bytes_parsed"] == 0
     assert second["stats"]["outcomes"] == {"unchanged": 994}
+
+
+def test_unchanged_page_counts_coverage_from_its_state_without_loading(
+    env: dict[str, Any],
+) -> None:
+    """The page state keeps the page's per-field counts; an older state without them makes
+    the crawl load the stored records instead, with the same coverage either way."""
+    first = crawl(env)
+    with Session(get_engine(env["url"])) as session:
+        [state] = session.exec(select(PageState)).all()
+        assert state.filled is not None
+        coverage = {k: round(v / 994, 4) for k, v in state.filled.items()}
+        assert {k: v for k, v in first["stats"]["coverage"].items() if v} == coverage
+        state.filled = None  # as written before the counts were kept
+        session.add(state)
+        session.commit()
+    from_records = crawl(env)
+    from_state = crawl(env)
+    for run in (from_records, from_state):
+        assert run["stats"]["pages_unchanged"] == 1 and run["items"] == 994
+        assert run["stats"]["coverage"] == first["stats"]["coverage"]
+
+
+def test_stored_records_load_their_content_in_page_order(env: dict[str, Any]) -> None:
+    """A pipeline that needs an unchanged page's content (the default ``handle_stored``)
+    reads it with ``StoredRecords.load``: the stored records, in page order, with this
+    run's time."""
+    crawl(env)
+    with Session(get_engine(env["url"])) as session:
+        [state] = session.exec(select(PageState)).all()
+    keys = list(reversed(state.record_keys[:5]))
+    item = StoredRecords(
+        state.url,
+        None,
+        keys=keys,
+        filled={},
+        fetched_at=NOW,
+        source_id="komm_mach_mint",
+        database_url=env["url"],
+    )
+    records = item.load()
+    assert [r.source_key for r in records] == keys and len(item) == 5
+    assert all(r.fetched_at == NOW and r.fields.get("title") for r in records)
