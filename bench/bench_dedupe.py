@@ -8,7 +8,8 @@ Usage::
 Every (method, size) runs in its own subprocess, so the peak resident memory
 (``resource.getrusage(...).ru_maxrss``) belongs to that run alone; the data are generated
 in the subprocess before the clock starts (``bench/synth_offers.py``, seeded, truth kept).
-Reported per run: seconds (clustering only), peak RSS in MB and the part of it added by
+Reported per run: seconds (clustering only; wall clock and CPU time of all threads, with
+the load average at the start and end of the run), peak RSS in MB and the part of it added by
 clustering, candidate pairs compared, reduction ratio and pair completeness of the
 blocking, and pairwise precision / recall / F1 of the clusters against the truth.
 
@@ -46,6 +47,14 @@ REPO = HERE.parent
 
 def _rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # kB on Linux
+
+
+def _cpu_seconds() -> float:
+    """User + system CPU time of this process, all threads (less sensitive than the
+    wall clock to other work on a shared machine; above it when rapidfuzz uses both
+    cores)."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 def pair_scores(labels: Sequence[object], truth: Sequence[int]) -> dict[str, float]:
@@ -101,9 +110,9 @@ def run_mintsuche(n: int, seed: int) -> dict[str, object]:
 
     offers, truth = _offers(n, seed)
     before = _rss_mb()
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), _cpu_seconds()
     clusters = cluster_offers(offers)
-    seconds = time.perf_counter() - started
+    seconds, cpu = time.perf_counter() - started, _cpu_seconds() - cpu
     peak = _rss_mb()
     cluster_of = {m: c.id for c in clusters for m in c.members}
     labels = [cluster_of[(o.source_id, o.source_key)] for o in offers]
@@ -113,6 +122,7 @@ def run_mintsuche(n: int, seed: int) -> dict[str, object]:
     kept = sum(1 for p in pairs if p in truth_pairs)
     return {
         "seconds": seconds,
+        "cpu": cpu,
         "peak_mb": peak,
         "added_mb": peak - before,
         **blocking_figures(len(offers), len(pairs), kept, len(truth_pairs)),
@@ -131,7 +141,7 @@ def run_baseline(n: int, seed: int, cutoff: float = 85.0) -> dict[str, object]:
 
     offers, truth = _offers(n, seed)
     before = _rss_mb()
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), _cpu_seconds()
     blocks: dict[str, list[int]] = defaultdict(list)
     for index, offer in enumerate(offers):
         key = _city_key(offer.city)
@@ -168,7 +178,7 @@ def run_baseline(n: int, seed: int, cutoff: float = 85.0) -> dict[str, object]:
                 found.append((i, j))
                 parent[find(i)] = find(j)
     labels = [find(i) for i in range(len(offers))]
-    seconds = time.perf_counter() - started
+    seconds, cpu = time.perf_counter() - started, _cpu_seconds() - cpu
     peak = _rss_mb()
     truth_pairs = true_pairs(truth)
     kept = sum(
@@ -178,6 +188,7 @@ def run_baseline(n: int, seed: int, cutoff: float = 85.0) -> dict[str, object]:
     )
     return {
         "seconds": seconds,
+        "cpu": cpu,
         "peak_mb": peak,
         "added_mb": peak - before,
         **blocking_figures(len(offers), compared, kept, len(truth_pairs)),
@@ -225,7 +236,7 @@ def run_splink(csv_path: str) -> dict[str, object]:
     n = con.execute("SELECT count(*) FROM offers").fetchone()[0]
     truth = dict(con.execute("SELECT unique_id, truth FROM offers").fetchall())
     before = _rss_mb()
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), _cpu_seconds()
     db_api = DuckDBAPI(connection=con)
     settings = SettingsCreator(
         link_type="dedupe_only",
@@ -246,7 +257,7 @@ def run_splink(csv_path: str) -> dict[str, object]:
         predictions, threshold_match_probability=0.9
     )
     rows = con.execute(f"SELECT unique_id, cluster_id FROM {clusters.physical_name}").fetchall()
-    seconds = time.perf_counter() - started
+    seconds, cpu = time.perf_counter() - started, _cpu_seconds() - cpu
     peak = _rss_mb()
     cluster_of = dict(rows)
     ids = sorted(truth, key=int)
@@ -266,6 +277,7 @@ def run_splink(csv_path: str) -> dict[str, object]:
     ).fetchone()[0]
     return {
         "seconds": seconds,
+        "cpu": cpu,
         "peak_mb": peak,
         "added_mb": peak - before,
         **blocking_figures(n, compared, kept, all_true),
@@ -306,9 +318,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timeout", type=float, default=1800.0)
     args = parser.parse_args(argv)
     header = (
-        f"{'method':<10} {'offers':>8} {'seconds':>8} {'peak MB':>8} {'+MB':>7} "
+        f"{'method':<10} {'offers':>8} {'seconds':>8} {'cpu s':>7} {'peak MB':>8} {'+MB':>7} "
         f"{'pairs':>11} {'RR':>8} {'PC':>6} {'P':>6} {'R':>6} {'F1':>6}"
     )
+    print(f"load average at start: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     print(header)
     results = []
     for n in args.sizes:
@@ -333,12 +346,14 @@ def main(argv: list[str] | None = None) -> int:
                 continue
             r = result
             print(
-                f"{method:<10} {n:>8} {r['seconds']:>8.2f} {r['peak_mb']:>8.0f} "
+                f"{method:<10} {n:>8} {r['seconds']:>8.2f} {r.get('cpu', 0.0):>7.2f} "
+                f"{r['peak_mb']:>8.0f} "
                 f"{r['added_mb']:>7.0f} {r['pairs']:>11} {r['reduction_ratio']:>8.5f} "
                 f"{r['pair_completeness']:>6.3f} {r['precision']:>6.3f} {r['recall']:>6.3f} "
                 f"{r['f1']:>6.3f}",
                 flush=True,
             )
+    print(f"load average at end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     return 0
 
 

@@ -122,8 +122,8 @@ def cluster_indices(
 
     for _, i, j in sorted(edges, key=edge_order):  # strongest first, ties by member key
         state.merge(i, j)
-    clusters = [sorted(m) for m in state.members.values()]
-    clusters.sort(key=lambda m: (min(keys[i] for i in m), m[0]))
+    clusters = [m if len(m) == 1 else sorted(m) for m in state.members.values()]
+    clusters.sort(key=lambda m: (keys[m[0]] if len(m) == 1 else min(keys[i] for i in m), m[0]))
     return clusters
 
 
@@ -147,7 +147,7 @@ def assign_ids(
     """
     prev: dict[str, str] = {f"{sid}:{skey}": cid for (sid, skey), cid in previous.items()}
     claims: list[tuple[int, str, str, int]] = []
-    for n, members in enumerate(clusters):
+    for n, members in enumerate(clusters) if prev else ():
         counts = Counter(prev[k] for k in members if k in prev)
         smallest = min(members)
         claims.extend((-count, old, smallest, n) for old, count in counts.items())

@@ -15,7 +15,7 @@ from dedupe.blocking import BlockingConfig, candidate_arrays
 from dedupe.clustering import MIN_LINK, assign_ids, cluster_indices
 from dedupe.keys import city_matches
 from dedupe.merge import MergedField, merge_offers
-from dedupe.model import OfferLike, Prepared, prepare, prepare_all
+from dedupe.model import NameWords, OfferLike, Prepared, prepare, prepare_all
 from dedupe.overrides import Overrides
 from dedupe.providers import resolve_providers, with_resolved_providers
 from dedupe.scoring import (
@@ -121,53 +121,105 @@ def score_pairs(
 _BATCH = 1 << 18
 
 
+def _name_ids(names: Sequence[NameWords | None]) -> tuple[np.ndarray, list[int]]:
+    """One id per distinct name (by its spaced words; -1 for none), and for each id the
+    position of the first record with that name."""
+    index: dict[str, int] = {}
+    first: list[int] = []
+    ids = np.full(len(names), -1, dtype=np.int64)
+    for position, name in enumerate(names):
+        if name is not None:
+            found = index.get(name.spaced)
+            if found is None:
+                found = index[name.spaced] = len(first)
+                first.append(position)
+            ids[position] = found
+    return ids, first
+
+
+def _name_pair_scores(
+    names: Sequence[NameWords],
+    ids: np.ndarray,
+    left: np.ndarray,
+    right: np.ndarray,
+    cutoffs: tuple[float, float],
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """``token_set_ratio`` of the words and the character ratio of the words written
+    together (percent, 0 below *cutoffs*) for the pairs of names given by id (both
+    known), computed once per distinct pair of different names, in C on both cores.
+
+    Returns the distinct pairs ``(first, second)`` (name ids), their two scores, and
+    ``differ`` / ``inverse``: which of the given pairs have different names and the
+    distinct pair of each of them (pairs of equal names score 100 on both)."""
+    a, b = ids[left], ids[right]
+    width = len(names) + 1
+    differ = a != b
+    codes = np.minimum(a[differ], b[differ]) * width + np.maximum(a[differ], b[differ])
+    unique, inverse = np.unique(codes, return_inverse=True)
+    first, second = unique // width, unique % width
+    spaced = [name.spaced for name in names]
+    compact = [name.compact for name in names]
+    lengths = np.fromiter(map(len, compact), dtype=np.int64, count=len(compact))
+    la, lb = lengths[first], lengths[second]
+    # The character ratio is at most 200 * shorter / (sum of lengths): skip the rest.
+    reachable = 200.0 * np.minimum(la, lb) >= (cutoffs[1] - 1.0) * (la + lb)
+    tsr = np.zeros(len(unique), dtype=np.float32)
+    ratio = np.zeros(len(unique), dtype=np.float32)
+    for lo in range(0, len(unique), _BATCH):
+        fa, fb = first[lo : lo + _BATCH], second[lo : lo + _BATCH]
+        tsr[lo : lo + _BATCH] = process.cpdist(
+            list(map(spaced.__getitem__, fa.tolist())),
+            list(map(spaced.__getitem__, fb.tolist())),
+            scorer=fuzz.token_set_ratio, processor=None, dtype=np.float32, workers=-1,
+            score_cutoff=cutoffs[0],
+        ).ravel()  # fmt: skip
+        near = np.flatnonzero(reachable[lo : lo + _BATCH])
+        if len(near):
+            ratio[lo + near] = process.cpdist(
+                list(map(compact.__getitem__, fa[near].tolist())),
+                list(map(compact.__getitem__, fb[near].tolist())),
+                scorer=fuzz.ratio, processor=None, dtype=np.float32, workers=-1,
+                score_cutoff=cutoffs[1],
+            ).ravel()  # fmt: skip
+    return first, second, tsr, ratio, differ, inverse
+
+
 def screen_pairs(
     prepared: Sequence[Prepared], left: np.ndarray, right: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
     """The pairs that may score `MIN_LINK` or more, as index arrays.
 
-    Vectorised, exact pre-filters (no pair that could reach `MIN_LINK` is dropped):
+    Vectorised, exact pre-filters (no pair that could reach `MIN_LINK` is dropped; each
+    drops pairs on its own, so their order only changes the work), cheapest first:
 
-    * title screen in C over all pairs (``rapidfuzz.process.cpdist`` on both cores):
-      ``token_set_ratio`` of the title words or the character ratio of the words written
-      together must reach what `name_similarity` needs for the title gate — the same two
-      screens `title_candidates` uses;
+    * audience gate: both grade ranges known and disjoint → the gate caps the score at
+      `GATE_CAP`;
     * place gate: both towns known, different (`keys.city_matches` per distinct pair of
       towns), no shared PLZ and the coordinates (if any) more than `NEAR_KM` apart → the
-      place similarity is 0 and the gate caps the score at `GATE_CAP`;
-    * audience gate: both grade ranges known and disjoint → capped as well;
-    * provider gate: see `_provider_screen`.
+      place similarity is 0 and the gate caps the score;
+    * provider gate: see `_provider_screen`;
+    * title screen in C (``rapidfuzz.process.cpdist`` on both cores, once per distinct
+      pair of titles): ``token_set_ratio`` of the title words or the character ratio of
+      the words written together must reach what `name_similarity` needs for the title
+      gate — the same two screens `title_candidates` uses.
     """
     n = len(prepared)
-    has_title = np.fromiter((p.title_words is not None for p in prepared), bool, n)
-    keep = has_title[left] & has_title[right]
-    grades = np.asarray([p.grades or (-1, -1) for p in prepared], dtype=np.int64)
-    gl, gr = grades[left], grades[right]
-    known = (gl[:, 0] >= 0) & (gr[:, 0] >= 0)
-    keep &= ~(known & ((gl[:, 0] > gr[:, 1]) | (gr[:, 0] > gl[:, 1])))
+    title_ids, title_first = _name_ids([p.title_words for p in prepared])
+    keep = (title_ids[left] >= 0) & (title_ids[right] >= 0)
+    grades = [p.grades for p in prepared]
+    low = np.fromiter((g[0] if g else -1 for g in grades), dtype=np.int64, count=n)
+    high = np.fromiter((g[1] if g else -1 for g in grades), dtype=np.int64, count=n)
+    known = (low[left] >= 0) & (low[right] >= 0)
+    keep &= ~(known & ((low[left] > high[right]) | (low[right] > high[left])))
     left, right = _place_screen(prepared, left[keep], right[keep])
-    spaced = [p.title_words.spaced if p.title_words else "" for p in prepared]
-    compact = [p.title_words.compact if p.title_words else "" for p in prepared]
-    passed = np.zeros(len(left), dtype=bool)
-    for lo in range(0, len(left), _BATCH):
-        lb, rb = left[lo : lo + _BATCH].tolist(), right[lo : lo + _BATCH].tolist()
-        hit = passed[lo : lo + _BATCH]
-        for texts, scorer, cutoff in (
-            (spaced, fuzz.token_set_ratio, TITLE_GATE),
-            (compact, fuzz.ratio, 0.5 + TITLE_GATE / 2.0),
-        ):
-            scores = process.cpdist(
-                [texts[i] for i in lb],
-                [texts[j] for j in rb],
-                scorer=scorer,
-                processor=None,  # name words are normalised already
-                score_cutoff=cutoff * 100.0 - 1e-6,
-                dtype=np.float32,
-                workers=-1,
-            )
-            hit |= scores.ravel() >= cutoff * 100.0 - 1e-3
-    left, right = left[passed], right[passed]
-    return _provider_screen(prepared, left, right)
+    left, right = _provider_screen(prepared, left, right)
+    titles = [w for i in title_first if (w := prepared[i].title_words) is not None]
+    words_gate, compact_gate = TITLE_GATE * 100.0, (0.5 + TITLE_GATE / 2.0) * 100.0
+    cutoffs = (words_gate - 1e-6, compact_gate - 1e-6)
+    _, _, tsr, ratio, differ, inverse = _name_pair_scores(titles, title_ids, left, right, cutoffs)
+    passed = np.ones(len(left), dtype=bool)
+    passed[differ] = ((tsr >= words_gate - 1e-3) | (ratio >= compact_gate - 1e-3))[inverse]
+    return left[passed], right[passed]
 
 
 #: Margin under `PROVIDER_GATE` (in percent) kept by the provider screen.
@@ -180,35 +232,29 @@ def _provider_screen(
     """Drop the pairs whose provider similarity is certainly below `PROVIDER_GATE`:
     both names known, neither ``token_set_ratio`` of the words nor the rescaled character
     ratio of the words written together reaches the gate (less a margin), and neither
-    name is the other's acronym."""
-    words = [p.provider_words for p in prepared]
-    has = np.fromiter((w is not None for w in words), bool, len(prepared))
-    both = np.flatnonzero(has[left] & has[right])
+    name is the other's acronym (all once per distinct pair of names)."""
+    ids, first_of = _name_ids([p.provider_words for p in prepared])
+    both = np.flatnonzero((ids[left] >= 0) & (ids[right] >= 0))
     if not len(both):
         return left, right
-    lb, rb = left[both].tolist(), right[both].tolist()
-    spaced = [w.spaced if w else "" for w in words]
-    compact = [w.compact if w else "" for w in words]
+    owners = [prepared[i] for i in first_of]  # the name, its words and acronym by id
+    names = [w for p in owners if (w := p.provider_words) is not None]
     cutoff = PROVIDER_GATE * 100.0 - _PROVIDER_MARGIN
-    tsr = process.cpdist(
-        [spaced[i] for i in lb], [spaced[j] for j in rb],
-        scorer=fuzz.token_set_ratio, processor=None, dtype=np.float32, workers=-1,
-    )  # fmt: skip
-    ratio = process.cpdist(
-        [compact[i] for i in lb], [compact[j] for j in rb],
-        scorer=fuzz.ratio, processor=None, dtype=np.float32, workers=-1,
-    )  # fmt: skip
-    low = (tsr.ravel() < cutoff) & ((ratio.ravel() - 50.0) * 2.0 < cutoff)
-    drop = np.zeros(len(left), dtype=bool)
-    for position in np.flatnonzero(low).tolist():
-        a, b = prepared[lb[position]], prepared[rb[position]]
+    first, second, tsr, ratio, differ, inverse = _name_pair_scores(
+        names, ids, left[both], right[both], (0.0, 0.0)
+    )
+    low = (tsr < cutoff) & ((ratio - 50.0) * 2.0 < cutoff)
+    drop_distinct = np.zeros(len(first), dtype=bool)
+    for k in np.flatnonzero(low).tolist():
+        a, b = owners[first[k]], owners[second[k]]
         wa, wb = a.provider_words, b.provider_words
         assert wa is not None and wb is not None
-        if not (
+        drop_distinct[k] = not (
             (a.provider_acronym and a.provider_acronym in wb.words)
             or (b.provider_acronym and b.provider_acronym in wa.words)
-        ):
-            drop[both[position]] = True
+        )
+    drop = np.zeros(len(left), dtype=bool)
+    drop[both[differ]] = drop_distinct[inverse]
     return left[~drop], right[~drop]
 
 
@@ -216,32 +262,51 @@ def _place_screen(
     prepared: Sequence[Prepared], left: np.ndarray, right: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
     """Drop the pairs whose place similarity is certainly 0 (see `screen_pairs`)."""
+    n = len(prepared)
     towns: dict[str, int] = {"": -1}
-    town = np.asarray([towns.setdefault(p.city, len(towns) - 1) for p in prepared])
+    town = np.fromiter(
+        (towns.setdefault(p.city, len(towns) - 1) for p in prepared), dtype=np.int64, count=n
+    )
     plzs: dict[str | None, int] = {None: -1}
-    plz = np.asarray([plzs.setdefault(p.plz, len(plzs) - 1) for p in prepared])
-    lat = np.asarray([np.nan if p.lat is None else p.lat for p in prepared], dtype=np.float64)
-    lon = np.asarray([np.nan if p.lon is None else p.lon for p in prepared], dtype=np.float64)
+    plz = np.fromiter(
+        (plzs.setdefault(p.plz, len(plzs) - 1) for p in prepared), dtype=np.int64, count=n
+    )
     tl, tr = town[left], town[right]
     candidate = (tl >= 0) & (tr >= 0) & (tl != tr)
     candidate &= ~((plz[left] >= 0) & (plz[left] == plz[right]))
-    la1, la2 = np.radians(lat[left]), np.radians(lat[right])
-    dl = np.radians(lon[right] - lon[left])
+    if not candidate.any():
+        return left, right
+    # Coordinates within `NEAR_KM` make the place similarity 1 (haversine, as in
+    # `scoring.distance_km`); NaN (no coordinates) compares False: kept as a candidate.
+    lat = np.fromiter((np.nan if p.lat is None else p.lat for p in prepared), np.float64, n)
+    lon = np.fromiter((np.nan if p.lon is None else p.lon for p in prepared), np.float64, n)
+    which = np.flatnonzero(candidate)
+    cl, cr = left[which], right[which]
+    la1, la2 = np.radians(lat[cl]), np.radians(lat[cr])
+    dl = np.radians(lon[cr] - lon[cl])
     h = np.sin((la2 - la1) / 2) ** 2 + np.cos(la1) * np.cos(la2) * np.sin(dl / 2) ** 2
     km = 2 * 6371.0 * np.arcsin(np.minimum(1.0, np.sqrt(h)))
-    candidate &= ~(km <= NEAR_KM + 0.01)  # NaN (no coordinates) compares False: kept
-    if not len(left) or not candidate.any():
+    which = which[~(km <= NEAR_KM + 0.01)]
+    if not len(which):
         return left, right
-    names = {v: k for k, v in towns.items()}
-    width = len(towns)
-    codes = tl[candidate] * width + tr[candidate]
+    names = list(towns)[1:]  # by id
+    width = len(names)
+    codes = tl[which] * width + tr[which]
     unique, inverse = np.unique(codes, return_inverse=True)
-    differ = np.asarray(
-        [not city_matches(names[int(c) // width], names[int(c) % width]) for c in unique],
-        dtype=bool,
+    # Two different towns can only match (`keys.city_matches`: one is the other plus a
+    # district) when their first words agree; ask it only about those pairs.
+    firsts: dict[str, int] = {}
+    first_word = np.fromiter(
+        (firsts.setdefault((name.split() or [""])[0], len(firsts)) for name in names),
+        dtype=np.int64,
+        count=width,
     )
+    ua, ub = unique // width, unique % width
+    differ = first_word[ua] != first_word[ub]
+    for k in np.flatnonzero(~differ).tolist():
+        differ[k] = not city_matches(names[ua[k]], names[ub[k]])
     drop = np.zeros(len(left), dtype=bool)
-    drop[np.flatnonzero(candidate)] = differ[inverse]
+    drop[which] = differ[inverse]
     return left[~drop], right[~drop]
 
 
@@ -266,13 +331,23 @@ def score_arrays(
 @contextmanager
 def _gc_paused() -> Iterator[None]:
     """Pause the cyclic garbage collector while millions of small tuples are built (it
-    would rescan them over and over: 3x slower at 30k offers); restore it afterwards."""
+    would rescan them over and over: 3x slower at 30k offers); restore it afterwards.
+
+    On the way out the objects the run left (the clusters and their merged fields) go
+    straight to the oldest generation — ``gc.freeze()`` moves every tracked object to
+    the permanent generation and ``gc.unfreeze()`` back into the oldest one, both without
+    walking them — instead of being walked by the young-generation collection that would
+    run next (about 1 s at 100k offers). Like any long-lived result they are then
+    checked with the oldest generation. Skipped if the caller froze objects itself."""
     was_enabled = gc.isenabled()
     gc.disable()
     try:
         yield
     finally:
         if was_enabled:
+            if not gc.get_freeze_count():
+                gc.freeze()
+                gc.unfreeze()
             gc.enable()
 
 
@@ -404,19 +479,19 @@ def _cluster_offers(
         compared = len(left)
         subset = list(range(len(offers)))
     report.update(pairs_scored=compared, records_reclustered=len(subset), clusters_kept=len(kept))
-    position = {i: n for n, i in enumerate(subset)}
-    local = [prepared[i] for i in subset]
+    if len(subset) == len(prepared):  # all of them: positions are the indices
+        local, pairs = list(prepared), scored
+    else:
+        position = {i: n for n, i in enumerate(subset)}
+        local = [prepared[i] for i in subset]
+        pairs = [
+            (score, position[gi], position[gj])
+            for score, gi, gj in scored
+            if gi in position and gj in position
+        ]
     keys = [p.key for p in local]
-    cache: dict[tuple[int, int], float] = {}
-    edges: list[tuple[float, int, int]] = []
-    for score, gi, gj in scored:
-        if gi not in position or gj not in position:
-            continue
-        i, j = position[gi], position[gj]
-        if score >= MIN_LINK:
-            cache[(i, j)] = score
-        if score >= MATCH_THRESHOLD:
-            edges.append((score, i, j))
+    cache = {(i, j): score for score, i, j in pairs if score >= MIN_LINK}
+    edges = [(score, i, j) for score, i, j in pairs if score >= MATCH_THRESHOLD]
 
     def pair_score(i: int, j: int) -> float:
         pair = (i, j) if i < j else (j, i)
@@ -427,7 +502,10 @@ def _cluster_offers(
         return found
 
     groups = cluster_indices(keys, edges, pair_score, overrides=overrides)
-    member_lists = [sorted({keys[i] for i in group}) for group in groups]
+    member_lists = [
+        [keys[group[0]]] if len(group) == 1 else sorted({keys[i] for i in group})
+        for group in groups
+    ]
     kept_ids = {c.id for c in kept}
     ids = assign_ids(
         member_lists, {m: cid for m, cid in previous.items() if cid not in kept_ids}, kept_ids
@@ -442,6 +520,14 @@ def _cluster_offers(
         for c in kept
     ]
     for cid, group in zip(ids, groups, strict=True):
+        if len(group) == 1:  # most clusters: no ordering, no vote on the provider
+            offer = offers[subset[group[0]]]
+            member = (offer.source_id, offer.source_key)
+            fields = merge_offers((offer,), priority)
+            provider_id = provider_ids.get(member)
+            fields["provider_id"] = MergedField(provider_id, {keys[group[0]]: provider_id}, False)
+            clusters.append(Cluster(id=cid, members=[member], fields=fields))
+            continue
         ordered = sorted((subset[i] for i in group), key=lambda i: (prepared[i].key, i))
         members = sorted({(offers[i].source_id, offers[i].source_key) for i in ordered})
         fields = merge_offers([offers[i] for i in ordered], priority)

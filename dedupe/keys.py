@@ -338,9 +338,10 @@ def normalize_plz(text: str | None) -> str | None:
 
 
 _INDEX_PAGE = re.compile(r"/(?:index|home|start)\.(?:html?|php5?|aspx?)$")
-# scheme://host/path?query#fragment with a plain ASCII host (no port, user or brackets).
+# scheme://host/path?query#fragment with a plain ASCII host (no port, user or brackets;
+# underscores occur in real host names and urlsplit keeps them as they are).
 _SIMPLE_URL = re.compile(
-    r"https?://([A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+)((?:/[^?#\s]*)?)(?:[?#]\S*)?$"
+    r"https?://([A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)+)((?:/[^?#\s]*)?)(?:[?#]\S*)?$"
 )
 
 

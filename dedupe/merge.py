@@ -78,33 +78,30 @@ def _group_key(value: Any) -> Any:
     return value
 
 
-def _choose(
-    given: list[tuple[str, str, Any]], priority: Sequence[str] | dict[str, int]
-) -> tuple[Any, bool, str | None]:
-    """Pick a value from ``(member_key, source_id, value)`` triples (empties removed).
-
-    Returns the value, whether members disagreed, and the member key it came from.
-    *priority* is the source order, or that order as a ``{source_id: rank}`` mapping.
-    """
-    if not given:
-        return None, False, None
-    if len(given) == 1:
-        return given[0][2], False, given[0][0]
-    rank = priority if isinstance(priority, dict) else {s: n for n, s in enumerate(priority)}
+def _pick(values: Sequence[Any], present: list[int], ranks: list[int]) -> tuple[Any, bool]:
+    """Choose among ``values[n] for n in present`` (the non-empty ones, in member order;
+    *ranks* holds each member's priority rank): the value of the largest group of equal
+    values (see `_group_key`), ties to the best priority rank, then the longest value,
+    then the first member; and whether members disagreed."""
+    if not present:
+        return None, False
+    if len(present) == 1:
+        return values[present[0]], False
+    first = values[present[0]]
+    if all(values[n] == first for n in present):  # equal values: one group, no conflict
+        position = min((ranks[n], -len(str(values[n])), n) for n in present)[2]
+        return values[position], False
     groups: dict[Any, list[int]] = {}
-    for n, (_, _, value) in enumerate(given):
-        groups.setdefault(_group_key(value), []).append(n)
+    for n in present:
+        groups.setdefault(_group_key(values[n]), []).append(n)
 
     def best_in(indices: list[int]) -> tuple[int, int, int]:
-        # (priority rank, -length, position) of the best member giving this value
-        return min((rank.get(given[n][1], len(rank)), -len(str(given[n][2])), n) for n in indices)
+        return min((ranks[n], -len(str(values[n])), n) for n in indices)
 
     if len(groups) == 1:
-        position = best_in(next(iter(groups.values())))[2]
-        return given[position][2], False, given[position][0]
+        return values[best_in(present)[2]], False
     chosen = min(groups.values(), key=lambda idx: (-len(idx), best_in(idx)))
-    position = best_in(chosen)[2]
-    return given[position][2], True, given[position][0]
+    return values[best_in(chosen)[2]], True
 
 
 def merge_offers(
@@ -114,33 +111,40 @@ def merge_offers(
     if len(offers) == 1:
         return _single(offers[0])
     keys = [member_key(o) for o in offers]
+    if len(set(keys)) < len(keys):
+        raise ValueError("merge_offers: two members have the same source_id:source_key")
     rank = {source: n for n, source in enumerate(priority)}
+    ranks = [rank.get(o.source_id, len(rank)) for o in offers]
+    uniform = len(set(ranks)) == 1
     fields: dict[str, MergedField] = {}
-    for name in SCALAR_FIELDS:
-        sources = {k: getattr(o, name, None) for k, o in zip(keys, offers, strict=True)}
-        given = [(k, o.source_id, v) for (k, v), o in zip(sources.items(), offers, strict=True)]
-        given = [g for g in given if not _empty(g[2])]
-        value, conflict, _ = _choose(given, rank)
-        fields[name] = MergedField(value=value, sources=sources, conflict=conflict)
+    rows = [[getattr(o, name, None) for name in SCALAR_FIELDS] for o in offers]
+    for name, values in zip(SCALAR_FIELDS, zip(*rows, strict=True), strict=True):
+        present = [n for n, v in enumerate(values) if v is not None and not _empty(v)]
+        if len(present) < 2:  # nothing to choose from
+            value, conflict = (values[present[0]] if present else None), False
+        elif (
+            uniform
+            and (value := values[present[0]]).__class__ is str
+            and all(values[n] == value for n in present)
+        ):  # one text from members of equal rank: the first member's
+            conflict = False
+        else:
+            value, conflict = _pick(values, present, ranks)
+        fields[name] = MergedField(value, dict(zip(keys, values, strict=True)), conflict)
     # Coordinates come as a pair from one member.
-    points = {
-        k: (getattr(o, "lat", None), getattr(o, "lon", None))
-        for k, o in zip(keys, offers, strict=True)
-    }
-    given = [
-        (k, o.source_id, p)
-        for (k, p), o in zip(points.items(), offers, strict=True)
-        if p[0] is not None and p[1] is not None
-    ]
-    point, conflict, _ = _choose(given, rank)
+    points = [(getattr(o, "lat", None), getattr(o, "lon", None)) for o in offers]
+    present = [n for n, p in enumerate(points) if p[0] is not None and p[1] is not None]
+    point, conflict = _pick(points, present, ranks)
     lat, lon = point if point is not None else (None, None)
-    fields["lat"] = MergedField(lat, {k: p[0] for k, p in points.items()}, conflict)
-    fields["lon"] = MergedField(lon, {k: p[1] for k, p in points.items()}, conflict)
+    fields["lat"] = MergedField(lat, {k: p[0] for k, p in zip(keys, points, strict=True)}, conflict)
+    fields["lon"] = MergedField(lon, {k: p[1] for k, p in zip(keys, points, strict=True)}, conflict)
     for name in LIST_FIELDS:
-        sources = {k: list(getattr(o, name, None) or []) for k, o in zip(keys, offers, strict=True)}
-        non_empty = [frozenset(v) for v in sources.values() if v]
+        lists = [list(getattr(o, name, None) or []) for o in offers]
+        non_empty = [frozenset(v) for v in lists if v]
         union = sorted(set().union(*non_empty)) if non_empty else []
-        fields[name] = MergedField(union, sources, len(set(non_empty)) > 1)
+        fields[name] = MergedField(
+            union, dict(zip(keys, lists, strict=True)), len(set(non_empty)) > 1
+        )
     girls = {k: bool(getattr(o, "girls", False)) for k, o in zip(keys, offers, strict=True)}
     fields["girls"] = MergedField(any(girls.values()), girls, len(set(girls.values())) > 1)
     platforms = {k: o.source_id for k, o in zip(keys, offers, strict=True)}
@@ -154,7 +158,9 @@ def _single(offer: OfferLike) -> dict[str, MergedField]:
     fields: dict[str, MergedField] = {}
     for name in (*SCALAR_FIELDS, "lat", "lon"):
         value = getattr(offer, name, None)
-        fields[name] = MergedField(None if _empty(value) else value, {key: value}, False)
+        fields[name] = MergedField(
+            None if value is None or _empty(value) else value, {key: value}, False
+        )
     if fields["lat"].value is None or fields["lon"].value is None:
         fields["lat"].value = fields["lon"].value = None
     for name in LIST_FIELDS:
