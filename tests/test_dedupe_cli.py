@@ -39,3 +39,19 @@ def test_explain_unknown_and_malformed_keys_fail_cleanly(runner, demo_settings) 
     result = _explain(runner, demo_settings, "ohne-doppelpunkt", KMM + "mint4girls")
     assert result.exit_code == 2
     assert "source_id:source_key" in result.output
+
+
+def test_explain_compares_a_borrowed_provider_like_clustering(runner, demo_settings) -> None:
+    """The 2016 record names no provider, only its place URI; the MINT-Orte record of that
+    place lends the name, as in clustering."""
+    result = _explain(
+        runner,
+        demo_settings,
+        "leipzig_angebote_2016:http://leipzig-data.de/Data/Angebot/IHK.MINT-Berufetag",
+        "leipzig_mint_orte:http://leipzig-data.de/Data/MINT-2014/Schwerpunkt/IndustrieHandelskammer",
+        "--json",
+    )
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.output)
+    assert doc["a"]["provider"] is None  # what the platform said is shown as it was
+    assert doc["similarities"]["provider"] == 1.0

@@ -62,6 +62,31 @@ def load_offers(
     return found
 
 
+def with_lenders(database_url: str, offers: list[Any], now: datetime) -> list[Any]:
+    """``offers`` as clustering compares them: an offer that names no provider but a
+    ``provider_ref`` reads the name the other records with that reference give
+    (``dedupe.providers.resolve_provider_refs`` over those records)."""
+    from catalog import store
+    from catalog.db import get_engine, session_scope
+    from dedupe.providers import with_resolved_providers
+    from normalize import normalize_record
+    from normalize.places import load_gazetteer
+
+    refs = {o.provider_ref for o in offers if getattr(o, "provider_ref", None)}
+    if not refs:
+        return offers
+    own = {(o.source_id, o.source_key) for o in offers}
+    gazetteer = load_gazetteer()
+    lenders = []
+    with session_scope(get_engine(database_url)) as session:
+        for record in store.iter_raw(session):
+            if record.fields.get("provider_ref") in refs and (
+                (record.source_id, record.source_key) not in own
+            ):
+                lenders.append(normalize_record(record, gazetteer=gazetteer, now=now))
+    return with_resolved_providers([*offers, *lenders])[: len(offers)]
+
+
 def _fmt(value: float | None) -> str:
     return "–" if value is None else f"{value:.2f}"
 
@@ -102,7 +127,7 @@ def explain_command(
             "nicht im Katalog: " + ", ".join(missing) + " (siehe 'mintsuche clusters --json')"
         )
     a, b = offers[keys[0]], offers[keys[1]]
-    result = explain(a, b)
+    result = explain(*with_lenders(settings.database_url, [a, b], now))
     records = [
         {
             "key": f"{o.source_id}:{o.source_key}",
