@@ -169,20 +169,26 @@ def resolve_providers(offers: Sequence[OfferLike]) -> dict[tuple[str, str], str]
     acronym_of: dict[str, str] = {}
     keys_by_town: dict[str, set[str]] = defaultdict(set)
     union = _UnionFind()
+    # names and towns repeat across offers: each distinct (provider, city) is keyed once
+    keyed: dict[tuple[Any, Any], tuple[str | None, str]] = {}
     for offer in with_resolved_providers(offers):
         city = getattr(offer, "city", None)
-        key = provider_key(getattr(offer, "provider", None), city)
-        if key is None:
-            continue
-        key_of[(offer.source_id, offer.source_key)] = key
-        if key not in acronym_of:
-            acronym = _acronym(getattr(offer, "provider", None))
-            if acronym:
-                acronym_of[key] = acronym
-        union.find(key)
-        town = normalize_city(city)
-        if town:
-            keys_by_town[town].add(key)
+        provider = getattr(offer, "provider", None)
+        found = keyed.get((provider, city))
+        if found is None:
+            key = provider_key(provider, city)
+            found = keyed[(provider, city)] = (key, normalize_city(city) if key else "")
+            if key is not None:
+                if key not in acronym_of:
+                    acronym = _acronym(provider)
+                    if acronym:
+                        acronym_of[key] = acronym
+                union.find(key)
+                if found[1]:
+                    keys_by_town[found[1]].add(key)
+        key = found[0]
+        if key is not None:
+            key_of[(offer.source_id, offer.source_key)] = key
     for town_keys in keys_by_town.values():
         ordered = sorted(town_keys)
         if len(ordered) < 2:
