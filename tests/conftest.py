@@ -3,6 +3,11 @@ and `app`, `client`, `runner` on top of it."""
 
 from __future__ import annotations
 
+import contextlib
+import os
+import sqlite3
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -14,6 +19,45 @@ from webapp.config import Settings
 
 REPO = Path(__file__).resolve().parent.parent
 NOW = "2026-11-26T12:00:00+00:00"
+PG_BASE_URL = os.environ.get(
+    "TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+
+
+def pg_unreachable() -> str | None:
+    """Return None when PostgreSQL answers, else the reason."""
+    import psycopg
+
+    try:
+        with psycopg.connect(PG_BASE_URL.replace("+psycopg", ""), connect_timeout=3):
+            return None
+    except psycopg.Error as exc:
+        return f"PostgreSQL at {PG_BASE_URL} unreachable: {exc}"
+
+
+@contextlib.contextmanager
+def database(backend: str, tmp_path: Path) -> Iterator[str]:
+    """A database URL: a SQLite file in ``tmp_path``, or a fresh PostgreSQL schema that is
+    dropped afterwards (skipped when PostgreSQL is down, failed under ``CI=true``)."""
+    if backend == "sqlite":
+        yield f"sqlite:///{tmp_path}/cat.db"
+        return
+    reason = pg_unreachable()
+    if reason:
+        if os.environ.get("CI") == "true":
+            pytest.fail(reason)
+        pytest.skip(reason)
+    import psycopg
+
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    plain = PG_BASE_URL.replace("+psycopg", "")
+    with psycopg.connect(plain, autocommit=True) as conn:
+        conn.execute(f'CREATE SCHEMA "{schema}"')
+    try:
+        yield f"{PG_BASE_URL}?options=-csearch_path%3D{schema}"
+    finally:
+        with psycopg.connect(plain, autocommit=True) as conn:
+            conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
 
 
 def make_settings(var_dir: Path, sources_file: Path | None = None) -> Settings:
@@ -24,6 +68,19 @@ def make_settings(var_dir: Path, sources_file: Path | None = None) -> Settings:
         overrides_file=REPO / "dedupe_overrides.yaml",
         secret_key="test",
     )
+
+
+def copy_catalogue(settings: Settings, target: Path) -> Settings:
+    """Settings for a consistent copy of a catalogue database in ``target`` (the SQLite
+    backup API includes what is still in the WAL)."""
+    target.mkdir()
+    source = sqlite3.connect(settings.var_dir / "mintsuche.db")
+    copy = sqlite3.connect(target / "mintsuche.db")
+    with copy:
+        source.backup(copy)
+    source.close()
+    copy.close()
+    return make_settings(target)
 
 
 def cli_args(settings: Settings) -> list[str]:

@@ -4,28 +4,16 @@ readers on the old catalogue and no stray index generation behind."""
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 
 import pytest
-from conftest import NOW, make_settings
+from conftest import NOW, copy_catalogue
 
 from catalog import store
 from catalog.db import dispose_engines, get_engine, session_scope
 from catalog.search import SearchIndex, SearchQuery
 from webapp import pipeline
 from webapp.cli import _now
-
-
-def _copy(settings, target: Path):
-    target.mkdir()
-    source = sqlite3.connect(settings.var_dir / "mintsuche.db")
-    copy = sqlite3.connect(target / "mintsuche.db")
-    with copy:
-        source.backup(copy)
-    source.close()
-    copy.close()
-    return make_settings(target)
 
 
 def _rebuild(settings) -> pipeline.RebuildReport:
@@ -38,7 +26,7 @@ def _rebuild(settings) -> pipeline.RebuildReport:
 
 
 def test_state_names_the_active_index_generation(demo_settings, tmp_path: Path) -> None:
-    settings = _copy(demo_settings, tmp_path / "ok")
+    settings = copy_catalogue(demo_settings, tmp_path / "ok")
     _rebuild(settings)
     first = SearchIndex.open(settings.index_dir).generation
     _rebuild(settings)
@@ -52,7 +40,7 @@ def test_state_names_the_active_index_generation(demo_settings, tmp_path: Path) 
 def test_failed_commit_keeps_the_old_catalogue(
     demo_settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    settings = _copy(demo_settings, tmp_path / "failing")
+    settings = copy_catalogue(demo_settings, tmp_path / "failing")
     _rebuild(settings)
     before = SearchIndex.open(settings.index_dir)
     generations = sorted(p.name for p in settings.index_dir.iterdir() if p.is_dir())

@@ -6,12 +6,10 @@ whole from one generation (no error, no mix of old and new)."""
 from __future__ import annotations
 
 import multiprocessing as mp
-import os
-import uuid
 from pathlib import Path
 
 import pytest
-from test_store import PG_BASE_URL, _pg_reachable
+from conftest import database
 
 from catalog import store
 from catalog.db import dispose_engines, get_engine, init_db, session_scope
@@ -138,20 +136,20 @@ def _page_reader(url: str, ready, stop, results) -> None:  # runs in a child pro
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
 def test_two_reader_processes_see_whole_catalogues(backend: str, tmp_path: Path) -> None:
-    if backend == "sqlite":
-        url = f"sqlite:///{tmp_path}/cat.db"
-    else:
-        reason = _pg_reachable()
-        if reason:
-            if os.environ.get("CI") == "true":
-                pytest.fail(reason)
-            pytest.skip(reason)
-        import psycopg
+    with database(backend, tmp_path) as url:
+        try:
+            outcomes = _read_while_publishing(url)
+        finally:
+            dispose_engines()
+    for errors, mixed, reads in outcomes:
+        assert reads >= 50
+        assert errors == 0
+        assert mixed == 0
 
-        schema = f"r_{uuid.uuid4().hex[:12]}"
-        with psycopg.connect(PG_BASE_URL.replace("+psycopg", ""), autocommit=True) as conn:
-            conn.execute(f'CREATE SCHEMA "{schema}"')
-        url = f"{PG_BASE_URL}?options=-csearch_path%3D{schema}"
+
+def _read_while_publishing(url: str) -> list[tuple[int, int, int]]:
+    """Two reader processes read offer pages while the catalogue is published again and
+    again; return their (errors, mixed, reads)."""
     engine = get_engine(url)
     init_db(engine)
     with session_scope(engine) as session:
@@ -178,11 +176,4 @@ def test_two_reader_processes_see_whole_catalogues(backend: str, tmp_path: Path)
             assert store.catalog_state(session) == {"published_at": f"g{REBUILDS * 3}"}
     finally:
         stop.set()
-        dispose_engines()
-        if backend == "postgresql":
-            with psycopg.connect(PG_BASE_URL.replace("+psycopg", ""), autocommit=True) as conn:
-                conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
-    for errors, mixed, reads in outcomes:
-        assert reads >= 50
-        assert errors == 0
-        assert mixed == 0
+    return outcomes

@@ -4,10 +4,9 @@ catalogue a full re-clustering gives."""
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 
-from conftest import NOW, make_settings
+from conftest import NOW, copy_catalogue
 from sqlalchemy import delete, update
 
 from catalog import store
@@ -17,18 +16,6 @@ from webapp.cli import _now
 from webapp.pipeline import rebuild
 
 SOURCE = "leipzig_angebote_2016"
-
-
-def _copy(settings, target: Path):
-    """A consistent copy of a catalogue database (the SQLite backup API includes the WAL)."""
-    target.mkdir()
-    source = sqlite3.connect(settings.var_dir / "mintsuche.db")
-    copy = sqlite3.connect(target / "mintsuche.db")
-    with copy:
-        source.backup(copy)
-    source.close()
-    copy.close()
-    return make_settings(target)
 
 
 def _rebuild(settings, **kwargs):
@@ -71,7 +58,7 @@ def _touch_one_source(settings) -> None:
 
 
 def test_unchanged_rebuild_keeps_every_entry(demo_settings, tmp_path: Path) -> None:
-    settings = _copy(demo_settings, tmp_path / "same")
+    settings = copy_catalogue(demo_settings, tmp_path / "same")
     before = _catalogue(settings)
     report = _rebuild(settings)
     assert report.mode == "incremental", report.full_reason
@@ -85,9 +72,9 @@ def test_unchanged_rebuild_keeps_every_entry(demo_settings, tmp_path: Path) -> N
 def test_recrawl_of_one_source_reclusters_only_what_it_touched(
     demo_settings, tmp_path: Path
 ) -> None:
-    incremental = _copy(demo_settings, tmp_path / "incremental")
+    incremental = copy_catalogue(demo_settings, tmp_path / "incremental")
     _touch_one_source(incremental)
-    full = _copy(incremental, tmp_path / "full")
+    full = copy_catalogue(incremental, tmp_path / "full")
 
     report = _rebuild(incremental)
     assert report.mode == "incremental", report.full_reason
@@ -109,7 +96,7 @@ def test_recrawl_of_one_source_reclusters_only_what_it_touched(
 
 
 def test_changed_overrides_recluster_everything(demo_settings, tmp_path: Path) -> None:
-    settings = _copy(demo_settings, tmp_path / "rules")
+    settings = copy_catalogue(demo_settings, tmp_path / "rules")
     overrides = tmp_path / "dedupe_overrides.yaml"
     overrides.write_text(
         Path(settings.overrides_file).read_text(encoding="utf-8") + "\n# geändert\n",
@@ -131,7 +118,7 @@ def test_offers_borrowing_a_renamed_provider_are_reclustered(demo_settings, tmp_
     """Angebote-2016 records name no provider; they borrow the name of the MINT-Orte record
     with the same ``provider_ref``. Renaming it there changes what dedupe compares for
     them, so they count as changed although their own records did not change."""
-    incremental = _copy(demo_settings, tmp_path / "incremental")
+    incremental = copy_catalogue(demo_settings, tmp_path / "incremental")
     ref = "http://leipzig-data.de/Data/Ort/IHK"
     engine = get_engine(incremental.database_url)
     with session_scope(engine) as session:
@@ -152,7 +139,7 @@ def test_offers_borrowing_a_renamed_provider_are_reclustered(demo_settings, tmp_
             update(RawRecordRow).where(RawRecordRow.id == named[0].id).values(fields=fields)
         )
         session.commit()
-    full = _copy(incremental, tmp_path / "full")
+    full = copy_catalogue(incremental, tmp_path / "full")
 
     report = _rebuild(incremental)
     assert report.mode == "incremental", report.full_reason

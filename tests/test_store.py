@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import os
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from conftest import database
 from sqlalchemy import Engine, func, select
 from sqlmodel import Session
 
@@ -18,52 +17,19 @@ from catalog.db import database_url, get_engine, init_db, session_scope
 from catalog.schema import ClusterRow, CrawlRun, OfferRow, RawRecordRow, SourceRow
 from crawlers.records import RawRecord
 
-PG_BASE_URL = os.environ.get(
-    "TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-)
 T0 = datetime(2026, 11, 1, 8, 0, tzinfo=UTC)
-
-
-def _pg_reachable() -> str | None:
-    """Return None when PostgreSQL answers, else the reason."""
-    import psycopg
-
-    try:
-        with psycopg.connect(PG_BASE_URL.replace("+psycopg", ""), connect_timeout=3):
-            return None
-    except psycopg.Error as exc:
-        return f"PostgreSQL at {PG_BASE_URL} unreachable: {exc}"
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
     """An initialised engine: a SQLite file in tmp_path, or a fresh PostgreSQL schema."""
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path}/cat.db"
+    with database(request.param, tmp_path) as url:
         eng = get_engine(url)
-        init_db(eng)
-        yield eng
-        eng.dispose()
-        return
-    reason = _pg_reachable()
-    if reason:
-        if os.environ.get("CI") == "true":
-            pytest.fail(reason)
-        pytest.skip(reason)
-    import psycopg
-
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    plain = PG_BASE_URL.replace("+psycopg", "")
-    with psycopg.connect(plain, autocommit=True) as conn:
-        conn.execute(f'CREATE SCHEMA "{schema}"')
-    eng = get_engine(f"{PG_BASE_URL}?options=-csearch_path%3D{schema}")
-    try:
-        init_db(eng)
-        yield eng
-    finally:
-        eng.dispose()
-        with psycopg.connect(plain, autocommit=True) as conn:
-            conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+        try:
+            init_db(eng)
+            yield eng
+        finally:
+            eng.dispose()
 
 
 def rec(key: str, title: str = "Roboter-AG", at: datetime = T0, source: str = "src_a") -> RawRecord:
