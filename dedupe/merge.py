@@ -81,8 +81,9 @@ def _group_key(value: Any) -> Any:
 def _pick(values: Sequence[Any], present: list[int], ranks: list[int]) -> tuple[Any, bool]:
     """Choose among ``values[n] for n in present`` (the non-empty ones, in member order;
     *ranks* holds each member's priority rank): the value of the largest group of equal
-    values (see `_group_key`), ties to the best priority rank, then the longest value,
-    then the first member; and whether members disagreed."""
+    values (see `_group_key`), ties to the best priority rank, then a text that is not
+    all capitals (a brochure's "FIRST LEGO LEAGUE / …" loses to "FIRST LEGO League"),
+    then the longest value, then the first member; and whether members disagreed."""
     if not present:
         return None, False
     if len(present) == 1:
@@ -95,13 +96,18 @@ def _pick(values: Sequence[Any], present: list[int], ranks: list[int]) -> tuple[
     for n in present:
         groups.setdefault(_group_key(values[n]), []).append(n)
 
-    def best_in(indices: list[int]) -> tuple[int, int, int]:
-        return min((ranks[n], -len(str(values[n])), n) for n in indices)
+    def best_in(indices: list[int]) -> tuple[int, bool, int, int]:
+        return min((ranks[n], _shouting(values[n]), -len(str(values[n])), n) for n in indices)
 
     if len(groups) == 1:
-        return values[best_in(present)[2]], False
+        return values[best_in(present)[3]], False
     chosen = min(groups.values(), key=lambda idx: (-len(idx), best_in(idx)))
-    return values[best_in(chosen)[2]], True
+    return values[best_in(chosen)[3]], True
+
+
+def _shouting(value: Any) -> bool:
+    """A text written all in capitals (with at least a few letters)."""
+    return isinstance(value, str) and value.isupper() and sum(c.isalpha() for c in value) > 3
 
 
 def merge_offers(

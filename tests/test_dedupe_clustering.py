@@ -273,3 +273,31 @@ def test_blocking_finds_duplicates_in_a_big_town() -> None:
     clusters = cluster_offers(offers)
     together = next(c for c in clusters if ("t", "twin") in c.members)
     assert ("s", "5") in together.members
+
+
+def test_merge_tie_prefers_a_title_not_in_capitals() -> None:
+    """The MINT-Orte brochure prints titles in capitals; on a tie the other platform's
+    spelling wins even when the capital one is longer."""
+    kmm = SimpleOffer(
+        "komm_mach_mint", "fll", "FIRST LEGO League", "HANDS on TECHNOLOGY", "Leipzig"
+    )
+    orte = SimpleOffer(
+        "leipzig_mint_orte_angebote",
+        "fll",
+        "FIRST LEGO LEAGUE / NÄCHSTES SAISONMOTTO: WORLD CLASS",
+        None,
+        "Leipzig",
+    )
+    for members in ([kmm, orte], [orte, kmm]):
+        fields = merge_offers(members)
+        assert fields["title"].value == "FIRST LEGO League"
+        assert fields["title"].conflict
+    # a capitals-only title still wins when more members give it
+    third = SimpleOffer(
+        "leipzig_angebote_2016",
+        "fll",
+        "FIRST LEGO LEAGUE / NÄCHSTES SAISONMOTTO: WORLD CLASS",
+        None,
+        "Leipzig",
+    )
+    assert merge_offers([kmm, orte, third])["title"].value.startswith("FIRST LEGO LEAGUE /")
