@@ -2,28 +2,39 @@
 
 ``tests/data/dedupe/gold_pairs.csv`` lists pairs of member keys with a label (1 = same
 offer) and a note; each label was set by reading both records (the raw records of the
-demo catalogue crawled from the snapshots: komm-mach-mint, Leipziger MINT-Orte, Leipzig
-Angebote 2016, MINT-freundliche Schulen). ``gold_records.json`` holds those records as
-normalized by the pipeline, written by ``tests/data/dedupe/build_gold_records.py`` (not
-typed by hand). The floors are what the current rules reach; raise them when the rules
-improve, never lower them silently.
+demo catalogue crawled from the snapshots: komm-mach-mint, Leipziger MINT-Orte with their
+Schwerpunkte and their described Angebote, Leipzig Angebote 2016, MINT-freundliche
+Schulen). ``gold_records.json`` holds those records as normalized by the pipeline, written
+by ``tests/data/dedupe/build_gold_records.py`` (not typed by hand). The floors are what
+the current rules reach; raise them when the rules improve, never lower them silently.
 
 Pairs are compared as `cluster_offers` compares them: with provider references resolved
 over all gold records (`dedupe.providers.with_resolved_providers`), so an Angebote-2016
 record that names its organiser only by URI is compared under the name the MINT-Orte give
 that URI.
 
-The real samples hold few true duplicates (8 of 213 pairs) and many hard negatives: one
-programme at several towns or campuses, one tour for several audiences, umbrella listings
-vs one of their offers. Three positives are missed, each for a reason the records show:
-one lab listed by two partner institutions (the provider gate; its records are as alike
-as those of "Guter Studienstart" at RWTH and at FH Aachen, which are two offers), and two
-MINT-Orte entries titled only by subjects or a category ("Informatik, Mathematik, Physik &
-Technik" = the FIRST LEGO League of HANDS on TECHNOLOGY; ciT's study orientation =
-"MINT-Individual") whose titles share no specific word with the other listing. The
-FIRST LEGO League pair was relabelled from 0 to 1 after reading the MINT-Orte entry
-(teams of 3-10, ages 10-16, a fee per team), which is why the recall floor went down
-from 0.71 to 0.62 while the rules did not change for worse.
+The real samples hold few true duplicates and many hard negatives: one programme at
+several towns or campuses, one tour for several audiences, umbrella listings vs one of
+their offers. The first 213 pairs (8 positives) cover komm-mach-mint, the MINT-Orte
+Schwerpunkte, Angebote 2016 and the schools; three of their positives are missed, each
+for a reason the records show: one lab listed by two partner institutions (the provider
+gate; its records are as alike as those of "Guter Studienstart" at RWTH and at FH Aachen,
+which are two offers), and two MINT-Orte entries titled only by subjects or a category
+("Informatik, Mathematik, Physik & Technik" = the FIRST LEGO League of HANDS on
+TECHNOLOGY; ciT's study orientation = "MINT-Individual") whose titles share no specific
+word with the other listing.
+
+81 pairs (27 positives) were added with the described Angebote of the MINT-Broschüre 2014
+(source ``leipzig_mint_orte_angebote``): 11 offers also on Angebote 2016 (same text
+there), the FIRST LEGO League on komm-mach-mint, and 15 Angebote whose place lists the
+same offer as a Schwerpunkt (same title, or the Schwerpunkt's fields name it: "Physik
+(Abiturstufe)" with the audience "Physikzirkel"; a Schwerpunkt keyed WaldBodenprojekt
+but titled "Energieprojekt"). A Schwerpunkt that is a subject area or lists several
+offers is an umbrella and labelled 0, as before. Most of these positives are hard: the
+Schwerpunkt table gives a short title and an audience written differently ("Klasse 5 -
+12" vs "Schüler/-innen der Klassen 5 - 12"); when they were labelled the rules found 4 of
+the 15 and 8 of the 12 others. That is why the recall floor went down from 0.62 to 0.48
+(and F1 from 0.76 to 0.65) while the rules did not change for worse.
 
 Print the scores: ``.venv/bin/python tests/test_dedupe_gold.py``.
 """
@@ -49,8 +60,8 @@ from dedupe.testing import SimpleOffer
 
 DATA = Path(__file__).parent / "data" / "dedupe"
 PRECISION_FLOOR = 1.0
-RECALL_FLOOR = 0.62
-F1_FLOOR = 0.76
+RECALL_FLOOR = 0.48
+F1_FLOOR = 0.65
 
 
 def _records() -> dict[tuple[str, str], SimpleOffer]:
@@ -75,7 +86,7 @@ def _pairs() -> list[dict[str, str]]:
 
 def test_gold_set_is_well_formed() -> None:
     records, pairs = _records(), _pairs()
-    assert len(pairs) >= 150
+    assert len(pairs) >= 290
     seen = set()
     for row in pairs:
         a = (row["a_source_id"], row["a_source_key"])
@@ -85,8 +96,8 @@ def test_gold_set_is_well_formed() -> None:
         assert row["note"]
         assert frozenset({a, b}) not in seen
         seen.add(frozenset({a, b}))
-    assert sum(row["label"] == "1" for row in pairs) >= 8
-    assert sum("hard negative" in row["note"] for row in pairs) >= 45
+    assert sum(row["label"] == "1" for row in pairs) >= 35
+    assert sum("hard negative" in row["note"] for row in pairs) >= 110
     source_pairs = {frozenset({row["a_source_id"], row["b_source_id"]}) for row in pairs}
     for sources in (
         {"komm_mach_mint"},
@@ -94,6 +105,9 @@ def test_gold_set_is_well_formed() -> None:
         {"leipzig_angebote_2016", "leipzig_mint_orte"},
         {"mzs_schulen"},
         {"komm_mach_mint", "mzs_schulen"},
+        {"leipzig_angebote_2016", "leipzig_mint_orte_angebote"},
+        {"leipzig_mint_orte", "leipzig_mint_orte_angebote"},
+        {"komm_mach_mint", "leipzig_mint_orte_angebote"},
     ):
         assert frozenset(sources) in source_pairs, sources
 
@@ -173,7 +187,29 @@ def test_clustering_the_gold_records_keeps_negatives_apart() -> None:
             assert cluster_of[a] != cluster_of[b], row["note"]
 
 
+#: True pairs that blocking over the gold records does not propose: their titles share no
+#: rare word, one side names no provider (Angebote 2016 names it only by URI; the 2014
+#: FIRST LEGO League offer links a place the file never describes) and their town block,
+#: Leipzig, holds more gold records than `BlockingConfig.max_block_size`.
+_ORTE = "http://leipzig-data.de/Data/MINT-2014/"
+KNOWN_UNBLOCKED = {
+    frozenset({
+        ("leipzig_angebote_2016", "http://leipzig-data.de/Data/Angebot/Inspirata.LFB"),
+        ("leipzig_mint_orte", _ORTE + "Schwerpunkt/INSPIRATA.Fortbildung"),
+    }),
+    frozenset({
+        ("leipzig_angebote_2016", "http://leipzig-data.de/Data/Angebot/ciT.MINT-Individual"),
+        ("leipzig_mint_orte_angebote", _ORTE + "Angebot/CIT.Studienorientierung"),
+    }),
+    frozenset({
+        ("leipzig_mint_orte_angebote", _ORTE + "Angebot/HANDSONTECHNOLOGY.FirstLegoLeague"),
+        ("leipzig_mint_orte", _ORTE + "Schwerpunkt/HandsOnTechnology"),
+    }),
+}  # fmt: skip
+
+
 def test_blocking_keeps_every_gold_pair() -> None:
+    """Every true pair is a candidate pair, except the known ones (`KNOWN_UNBLOCKED`)."""
     records = _records()
     keys = list(records)
     index = {k: i for i, k in enumerate(keys)}
@@ -184,9 +220,14 @@ def test_blocking_keeps_every_gold_pair() -> None:
         for r in _pairs()
         if r["label"] == "1"
     ]
+    proposed = {frozenset(pair) for pair in pairs}
+    missed = {
+        frozenset({keys[i], keys[j]}) for i, j in true_pairs if frozenset((i, j)) not in proposed
+    }
+    assert missed <= KNOWN_UNBLOCKED, missed - KNOWN_UNBLOCKED
     stats = blocking_stats(len(prepared), pairs, true_pairs)
     assert stats.pair_completeness is not None
-    assert stats.pair_completeness == 1.0, stats
+    assert stats.pair_completeness >= 1 - len(KNOWN_UNBLOCKED) / len(true_pairs), stats
 
 
 def _key(source_id: str, tail: str) -> tuple[str, str]:

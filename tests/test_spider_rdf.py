@@ -45,9 +45,15 @@ ORTE_DIR = SNAPSHOTS / "leipzig_mint_orte" / "raw.githubusercontent.com"
 
 # Counted from the raw files, independently of the spider:
 #   grep -c "a mint2014:Schwerpunkt ;" MINTBroschuere2014.ttl                  -> 147
+#   grep -c "a mint2014:Angebot" MINTBroschuere2014.ttl                        -> 64
+#   (the class declaration reads "mint2014:Angebot\n    a owl:Class": not counted)
 #   grep -cE "ld:hasTag .*ldtag:MINT( |,|;)" Angebote.ttl                      -> 31
 #   (of grep -c "a ld:Angebot" -> 60 offers; every hasTag is on one line)
-EXPECTED_COUNTS = {"leipzig_mint_orte": 147, "leipzig_angebote_2016": 31}
+EXPECTED_COUNTS = {
+    "leipzig_mint_orte": 147,
+    "leipzig_mint_orte_angebote": 64,
+    "leipzig_angebote_2016": 31,
+}
 
 
 def expected(source_id: str) -> dict[str, Any]:
@@ -112,6 +118,31 @@ def test_mint_orte_addresses(crawls) -> None:
     assert round(coverage["address"] * 147) == 130
     cities = {r.fields.get("city") for r in records}
     assert {"Leipzig", "Dresden", "Großpösna", "Jesewitz", "Borsdorf"} <= cities
+
+
+def test_mint_orte_angebote_places_and_gaps(crawls) -> None:
+    events, records = crawls["leipzig_mint_orte_angebote"]
+    _events, schwerpunkte = crawls["leipzig_mint_orte"]
+    coverage = events[0]["stats"]["coverage"]
+    # 64 offers: 2 link a place the file never describes (mint2014:HANDSONTECHNOLOGY);
+    # 62 get provider, place URI and plz; 11 of them (4 places) have only an address URI.
+    without_place = sorted(
+        r.source_key.rsplit("/", 1)[1] for r in records if "provider" not in r.fields
+    )
+    assert without_place == [
+        "HANDSONTECHNOLOGY.FirstLegoLeague",
+        "HANDSONTECHNOLOGY.FirstTechChallenge",
+    ]
+    assert round(coverage["plz"] * 64) == 62 and round(coverage["address"] * 64) == 51
+    # the place URI is the one the Schwerpunkte of the same place carry
+    places = {r.fields["provider"]: r.fields["provider_ref"] for r in schwerpunkte}
+    for record in records:
+        if "provider" in record.fields and record.fields["provider"] in places:
+            assert record.fields["provider_ref"] == places[record.fields["provider"]]
+    # "keine Angabe" is never a value; ld:Hinweise (contact persons, phones, e-mail) is not read
+    for record in records:
+        text = json.dumps(record.fields, ensure_ascii=False)
+        assert "keine Angabe" not in text and "@" not in text and "Herrn" not in text
 
 
 # -- documents that are missing or broken --------------------------------------------------

@@ -1,0 +1,1 @@
+../leipzig_mint_orte/raw.githubusercontent.com
