@@ -24,7 +24,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass, field
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 
 __all__ = [
     "DateInfo",
@@ -100,6 +100,8 @@ _DAY_RANGE_RE = re.compile(
     rf"\s*(\d{{4}}|\d{{2}}(?!\d))?",
     re.IGNORECASE,
 )
+# "bis März 2015": a month of a year without a day (the whole month)
+_MONTH_YEAR_RE = re.compile(rf"(?<![\d.])\b({_MONTH_ALT})\.?\s+(\d{{4}})\b", re.IGNORECASE)
 _ISO_DATE_RE = re.compile(r"(?<!\d)(\d{4})-(\d{2})-(\d{2})(?:[T ][\d:.]+(?:Z|[+-]\d{2}:?\d{2})?)?")
 _TIME = r"(\d{1,2})(?:[:.](\d{2}))?"
 _TIME_RANGE_RE = re.compile(
@@ -184,7 +186,29 @@ def _find_dates(text: str) -> list[_Found]:
                 continue
             found.append(_Found(day, month, year, match.start()))
             taken.append(match.span())
+    for match in _MONTH_YEAR_RE.finditer(text):
+        if any(match.start() < e and s < match.end() for s, e in taken):
+            continue
+        found.append(
+            _Found(
+                WHOLE_MONTH, MONTHS[match.group(1).casefold()], int(match.group(2)), match.start()
+            )
+        )
     return sorted(found, key=lambda f: f.start)
+
+
+#: ``_Found.day`` of a month given without a day: its first day as a start (or a single
+#: date), its last day as the end of a range.
+WHOLE_MONTH = 0
+
+
+def _day_of(item: _Found, year: int, *, end: bool) -> date | None:
+    if item.day != WHOLE_MONTH:
+        return _safe_date(year, item.month, item.day)
+    if not end:
+        return _safe_date(year, item.month, 1)
+    following = _safe_date(year + item.month // 12, item.month % 12 + 1, 1)
+    return following - timedelta(days=1) if following else None
 
 
 def parse_date(text: str | None) -> date | None:
@@ -193,7 +217,7 @@ def parse_date(text: str | None) -> date | None:
         return None
     for found in _find_dates(_prepare(text)):
         if found.year is not None:
-            result = _safe_date(found.year, found.month, found.day)
+            result = _day_of(found, found.year, end=False)
             if result:
                 return result
     return None
@@ -210,7 +234,7 @@ def parse_date_range(
     if not text:
         return None, None
     found = _find_dates(_prepare(text))
-    resolved: list[date] = []
+    resolved: list[tuple[date, date]] = []  # (first day, last day) of each date found
     for i, item in enumerate(found):
         year = item.year
         if year is None:
@@ -218,12 +242,12 @@ def parse_date_range(
             year = later if later is not None else (now.year if now is not None else None)
         if year is None:
             continue
-        value = _safe_date(year, item.month, item.day)
-        if value:
-            resolved.append(value)
+        first, last = _day_of(item, year, end=False), _day_of(item, year, end=True)
+        if first and last:
+            resolved.append((first, last))
     if not resolved:
         return None, None
-    start, end = resolved[0], resolved[-1]
+    start, end = resolved[0][0], resolved[-1][1]
     if end < start:
         end = start
     return start, end

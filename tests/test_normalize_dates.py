@@ -56,6 +56,10 @@ def test_iso_timestamps_with_offsets() -> None:
         ("vom 6. bis 10. Juli 2026", date(2026, 7, 6), date(2026, 7, 10)),
         ("11.04.2018", date(2018, 4, 11), date(2018, 4, 11)),
         ("jeden Dienstag", None, None),
+        # a month without a day: from its first to its last day (Leipzig MINT-Orte Laufzeit)
+        ("1 Jahr (2.4.2014 bis März 2015)", date(2014, 4, 2), date(2015, 3, 31)),
+        ("Dezember 2025 bis Februar 2026", date(2025, 12, 1), date(2026, 2, 28)),
+        ("im Mai 2026", date(2026, 5, 1), date(2026, 5, 31)),
     ],
 )
 def test_parse_date_range(text, start, end) -> None:
