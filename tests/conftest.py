@@ -4,8 +4,10 @@ and `app`, `client`, `runner` on top of it."""
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import os
 import sqlite3
+import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,6 +24,19 @@ NOW = "2026-11-26T12:00:00+00:00"
 PG_BASE_URL = os.environ.get(
     "TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
+
+
+def synthetic_offers(n: int, seed: int):  # noqa: ANN201 - SynthOffer list and truth
+    """``bench/synth_offers.generate(n, seed)``: seeded synthetic offers and their truth."""
+    module = sys.modules.get("synth_offers")
+    if module is None:
+        path = REPO / "bench" / "synth_offers.py"
+        spec = importlib.util.spec_from_file_location("synth_offers", path)
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[spec.name] = module
+        spec.loader.exec_module(module)
+    return module.generate(n, seed)
 
 
 def pg_unreachable() -> str | None:

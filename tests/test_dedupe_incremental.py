@@ -3,23 +3,11 @@ and the result equals a full re-cluster."""
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from dataclasses import replace
-from pathlib import Path
+
+from conftest import synthetic_offers
 
 from dedupe import cluster_offers
-
-_SYNTH = Path(__file__).resolve().parent.parent / "bench" / "synth_offers.py"
-
-
-def _generate(n: int, seed: int):  # noqa: ANN202 - SynthOffer list and truth
-    spec = importlib.util.spec_from_file_location("synth_offers_for_tests", _SYNTH)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module.generate(n, seed)
 
 
 def _recrawl(offers: list, source: str) -> tuple[list, set[tuple[str, str]]]:
@@ -45,7 +33,7 @@ def _view(clusters: list) -> list:
 
 
 def test_recrawl_of_one_source_equals_full_recluster_and_keeps_the_rest() -> None:
-    offers, _ = _generate(2000, seed=7)
+    offers, _ = synthetic_offers(2000, seed=7)
     first_report: dict[str, int] = {}
     first = cluster_offers(offers, report=first_report)
     source = offers[0].source_id
@@ -74,7 +62,7 @@ def test_recrawl_of_one_source_equals_full_recluster_and_keeps_the_rest() -> Non
 
 
 def test_nothing_changed_compares_nothing() -> None:
-    offers, _ = _generate(800, seed=3)
+    offers, _ = synthetic_offers(800, seed=3)
     first = cluster_offers(offers)
     report: dict[str, int] = {}
     again = cluster_offers(offers, previous_clusters=first, changed_keys=set(), report=report)
