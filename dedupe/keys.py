@@ -359,10 +359,15 @@ def normalize_url(text: str | None) -> str | None:
     if not text or " " in text:
         return None
     simple = _SIMPLE_URL.match(text)
-    if simple:  # the common case, without urlsplit (same result)
+    if simple:  # the common case, without urlsplit (same result as `_split_url`)
         host = simple.group(1).lower().removeprefix("www.")
         path = _INDEX_PAGE.sub("", simple.group(2).rstrip("/"))
         return host + path
+    return _split_url(text)
+
+
+def _split_url(text: str) -> str | None:
+    """`normalize_url` of a stripped text without spaces, by urlsplit (any URL)."""
     if "://" not in text:
         text = "http://" + text
     try:
