@@ -24,6 +24,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
@@ -258,26 +259,21 @@ class StorePipeline(RunPipeline):
 
         self.flush()
         keys = set(item.keys)
-        try:
+
+        def touch() -> Mapping[str, int]:
             if item.fetched_at is None:
                 raise ValueError(f"stored records of {item.url} without fetched_at")
             touched = store.touch_raw(
                 self.session, self.source_id, keys, seen=item.fetched_at, run_id=self.run_id
             )
             if touched == len(keys):
-                outcomes = {store.UNCHANGED: len(item.keys)}
-            elif item.records is not None:
-                outcomes = store.upsert_raw_all(self.session, item.records, run_id=self.run_id)
-            else:  # counted before the request; nothing deletes raw records meanwhile
-                raise LookupError(f"{len(keys) - touched} stored records of {item.url} missing")
-            self.session.commit()
-        except Exception as exc:  # keep the run going; it ends failed
-            self.session.rollback()
-            message = f"store error: {exc.__class__.__name__}: {exc}"
-            logger.error("%s: %s (%d records not stored)", self.source_id, message, len(item))
-            self.error = self.error or message
-            return
-        self.tally.add_outcomes(outcomes)
+                return {store.UNCHANGED: len(item.keys)}
+            if item.records is not None:
+                return store.upsert_raw_all(self.session, item.records, run_id=self.run_id)
+            # counted before the request; nothing deletes raw records meanwhile
+            raise LookupError(f"{len(keys) - touched} stored records of {item.url} missing")
+
+        self._write(touch, len(item))
 
     def flush(self) -> None:
         """Upsert and commit the buffered records (one short write transaction)."""
@@ -286,13 +282,21 @@ class StorePipeline(RunPipeline):
         from catalog import store
 
         batch, self.buffer = self.buffer, []
+        self._write(
+            lambda: store.upsert_raw_all(self.session, batch, run_id=self.run_id), len(batch)
+        )
+
+    def _write(self, work: Callable[[], Mapping[str, int]], records: int) -> None:
+        """Run ``work`` and commit, counting its outcomes; a store error is logged, rolled
+        back and fails the run at its end (the crawl goes on)."""
+        assert self.session is not None
         try:
-            outcomes = store.upsert_raw_all(self.session, batch, run_id=self.run_id)
+            outcomes = work()
             self.session.commit()
         except Exception as exc:  # keep the run going; it ends failed
             self.session.rollback()
             message = f"store error: {exc.__class__.__name__}: {exc}"
-            logger.error("%s: %s (%d records not stored)", self.source_id, message, len(batch))
+            logger.error("%s: %s (%d records not stored)", self.source_id, message, records)
             self.error = self.error or message
             return
         self.tally.add_outcomes(outcomes)
