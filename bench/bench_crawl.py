@@ -189,15 +189,7 @@ def _page_states(url: str) -> dict[str, list[dict[str, Any]]]:
 
 def _floor(hosts: dict[str, str], pages: dict[str, list[dict[str, Any]]]) -> dict[str, float]:
     """Bare Scrapy fetching the same pages with the same validators (all answered 304)."""
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
-    out = subprocess.run(
-        [sys.executable, "-c", FLOOR, json.dumps(hosts), json.dumps(pages)],
-        capture_output=True,
-        text=True,
-        env=env,
-        check=True,
-    ).stdout
-    result = json.loads(out.strip().splitlines()[-1])
+    result = _run_script(FLOOR, json.dumps(hosts), json.dumps(pages))
     assert all(v["status_304"] == len(pages[k]) for k, v in result.items()), result
     return {
         "scrapy_elapsed": sum(v["elapsed"] for v in result.values()),
@@ -272,16 +264,21 @@ def incremental(ids: list[str], tmp: Path, repeat: int) -> dict[str, Any]:
     }
 
 
-def _bare_or_store(ids: list[str], hosts: dict[str, str], db: str) -> tuple[float, float]:
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
+def _run_script(script: str, *args: str) -> dict[str, Any]:
+    """Run ``script`` in a fresh interpreter (the project on its path); return the JSON
+    document of its last output line."""
     out = subprocess.run(
-        [sys.executable, "-c", BARE, str(REPO / "sources.yaml"), json.dumps(hosts), db, *ids],
+        [sys.executable, "-c", script, *args],
         capture_output=True,
         text=True,
-        env=env,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
         check=True,
     ).stdout
-    result = json.loads(out.strip().splitlines()[-1])
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def _bare_or_store(ids: list[str], hosts: dict[str, str], db: str) -> tuple[float, float]:
+    result = _run_script(BARE, str(REPO / "sources.yaml"), json.dumps(hosts), db, *ids)
     return sum(v["elapsed"] for v in result.values()), sum(v["cpu"] for v in result.values())
 
 
