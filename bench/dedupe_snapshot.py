@@ -102,12 +102,15 @@ def _demo_offers(var_dir: Path) -> list[Any]:
     gazetteer = load_gazetteer()
     engine = get_engine(f"sqlite:///{var_dir / 'mintsuche.db'}")
     offers = []
+    dropped = 0
     with session_scope(engine) as session:
         for record in store.iter_raw(session):
             try:
                 offers.append(normalize_record(record, gazetteer=gazetteer, now=now))
-            except Exception:  # noqa: BLE001, S112 - dropped like the pipeline does
-                continue
+            except Exception:  # noqa: BLE001 - dropped and counted, as the rebuild does
+                dropped += 1
+    if dropped:
+        print(f"demo: {dropped} raw records could not be normalized (left out)", file=sys.stderr)
     return offers
 
 
