@@ -1,7 +1,7 @@
 """The store: raw records and crawl runs in, derived offers and clusters replaced.
 
 Transactions: :func:`start_run`, :func:`finish_run`, :func:`sync_sources`,
-:func:`replace_offers` and :func:`replace_clusters` commit. :func:`upsert_raw` and
+:func:`publish_catalogue` commit. :func:`upsert_raw` and
 :func:`upsert_raw_all` only flush, so the caller decides the batch size;
 :func:`finish_run` commits whatever is still pending. Nothing here deletes raw records:
 a failed run leaves the catalogue as it was (records it did see are kept, with their
@@ -727,42 +727,6 @@ def _bulk_insert(session: Session, table: Any, rows: Iterable[dict[str, Any]]) -
     return count
 
 
-def replace_offers(session: Session, offers: Iterable[Mapping[str, Any] | Any]) -> int:
-    """Replace all offers with ``offers`` in one transaction; commit; return the count.
-
-    Each offer is a mapping (or a pydantic model) with the ``NormalizedOffer`` fields plus
-    optional ``raw_id`` and ``cluster_id``; unknown keys are ignored. On an error nothing
-    changes.
-    """
-    try:
-        session.exec(delete(OfferRow))
-        count = _bulk_insert(session, OfferRow, _rows(offers, _OFFER_COLUMNS, _OFFER_DEFAULTS))
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
-    return count
-
-
-def replace_clusters(session: Session, clusters: Iterable[Mapping[str, Any]]) -> int:
-    """Replace all clusters with ``clusters`` in one transaction; commit; return the count.
-
-    Each cluster is a mapping with the :class:`ClusterRow` columns; ``fields`` may hold
-    dedupe's ``MergedField`` dataclasses (they are stored as JSON objects). Unknown keys
-    are ignored. On an error nothing changes.
-    """
-    try:
-        session.exec(delete(ClusterRow))
-        count = _bulk_insert(
-            session, ClusterRow, _rows(clusters, _CLUSTER_COLUMNS, _CLUSTER_DEFAULTS)
-        )
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
-    return count
-
-
 def publish_catalogue(
     session: Session,
     offers: Iterable[Mapping[str, Any] | Any],
@@ -774,6 +738,11 @@ def publish_catalogue(
     A reader therefore sees either the old catalogue or the new one, never offers of one
     and clusters of the other. Commits; on an error nothing changes. Returns the numbers
     of offers and clusters written.
+
+    Each offer is a mapping (or a pydantic model) with the ``NormalizedOffer`` fields plus
+    optional ``raw_id``, ``cluster_id`` and ``content_hash``; each cluster a mapping with
+    the :class:`ClusterRow` columns, whose ``fields`` may hold dedupe's ``MergedField``
+    dataclasses (stored as JSON objects). Unknown keys are ignored.
     """
     try:
         session.exec(delete(OfferRow))

@@ -149,7 +149,9 @@ def test_failed_run_changes_nothing(engine: Engine) -> None:
         run = store.start_run(s, "src_a", started_at=T0)
         store.upsert_raw_all(s, [rec("k1"), rec("k2")], run_id=run)
         store.finish_run(s, run, finished_at=T0, status="success", stats={})
-        store.replace_offers(s, [{"source_id": "src_a", "source_key": "k1", "title": "Roboter-AG"}])
+        store.publish_catalogue(
+            s, [{"source_id": "src_a", "source_key": "k1", "title": "Roboter-AG"}], [], {}
+        )
     with session_scope(engine) as s:
         before = [
             (r.source_key, r.last_seen, r.last_run_id) for r in s.scalars(select(RawRecordRow))
@@ -271,9 +273,8 @@ def test_replace_derived_tables(engine: Engine) -> None:
         {"id": "c2", "title": "Angebot 2", "member_count": 1},
     ]
     with session_scope(engine) as s:
-        assert store.replace_offers(s, offers) == 3
-        assert store.replace_clusters(s, clusters) == 2
-        assert store.replace_offers(s, offers) == 3  # replaced, not added
+        assert store.publish_catalogue(s, offers, clusters, {}) == (3, 2)
+        assert store.publish_catalogue(s, offers, clusters, {}) == (3, 2)  # replaced, not added
     with session_scope(engine) as s:
         assert store.offer_counts_by_source(s) == {"src_a": 3}
         cluster = store.get_cluster(s, "c1")
@@ -296,7 +297,7 @@ def test_replace_derived_tables(engine: Engine) -> None:
     # a failing replacement leaves the previous rows
     with session_scope(engine) as s:
         with pytest.raises(Exception):  # noqa: B017  (integrity error differs per backend)
-            store.replace_offers(s, [offers[0], offers[0]])
+            store.publish_catalogue(s, [offers[0], offers[0]], clusters, {})
     with session_scope(engine) as s:
         assert store.offer_counts_by_source(s) == {"src_a": 3}
 
@@ -325,15 +326,16 @@ def test_read_helpers_for_web_and_rebuild(engine: Engine) -> None:
         run = store.start_run(s, "src_a", started_at=T0)
         store.upsert_raw_all(s, [rec("k1"), rec("k2")], run_id=run)
         store.finish_run(s, run, finished_at=T0, status="success", stats={})
-        store.replace_offers(
+        store.publish_catalogue(
             s,
             [
                 {"source_id": "src_a", "source_key": "k2", "title": "Zwei", "cluster_id": "c1"},
                 {"source_id": "src_a", "source_key": "k1", "title": "Eins", "cluster_id": "c1"},
                 {"source_id": "src_b", "source_key": "x", "title": "X", "cluster_id": None},
             ],
+            [{"id": "c1", "title": "Eins", "platforms": ["src_a"]}],
+            {},
         )
-        store.replace_clusters(s, [{"id": "c1", "title": "Eins", "platforms": ["src_a"]}])
     with session_scope(engine) as s:
         assert [r.id for r in store.list_sources(s)] == ["src_a", "src_b"]
         assert store.previous_cluster_ids(s) == {("src_a", "k1"): "c1", ("src_a", "k2"): "c1"}
