@@ -1133,18 +1133,6 @@ class SearchIndex:
             while len(gen.counts_cache) > self.counts_cache_size:
                 gen.counts_cache.popitem(last=False)
 
-    def _facet_counts(
-        self,
-        searcher: tantivy.Searcher,
-        text_q: tantivy.Query,
-        base: list[tantivy.Query],
-        facet_qs: dict[str, tantivy.Query],
-        selected: dict[str, list[str]],
-    ) -> tuple[dict[str, dict[str, int]], int]:
-        """Disjunctive facet counts and the number of entries matching ``text_q`` with all
-        filters."""
-        return self._counting(searcher, text_q, base, facet_qs, selected)()
-
     def _counting(
         self,
         searcher: tantivy.Searcher,
@@ -1153,8 +1141,9 @@ class SearchIndex:
         facet_qs: dict[str, tantivy.Query],
         selected: dict[str, list[str]],
     ) -> Callable[[], tuple[dict[str, dict[str, int]], int]]:
-        """Start the facet aggregations (``_facet_counts``) in the aggregation threads and
-        return the function that waits for them and gives their counts."""
+        """Start the disjunctive facet aggregations in the aggregation threads and return the
+        function that waits for them and gives the counts and the number of entries matching
+        ``text_q`` with all filters."""
         plain = [name for name in FACETS if name not in facet_qs]
         chosen = {name: selected[name] for name in facet_qs}
         requests = _disjunctive_requests(text_q, base, facet_qs, chosen, plain) or []
