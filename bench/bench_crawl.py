@@ -2,30 +2,39 @@
 
 1. Incremental crawl: the first crawl of an unchanged snapshot vs the second one
    (conditional requests + page hashes): requests, bytes received, bytes parsed, and the
-   run's own duration (``CrawlRun.finished_at - started_at``: spider open to close,
-   without the subprocess start-up, which is the same for both).
+   crawl's duration: from the first run's start to the last run's end
+   (``CrawlRun.started_at``/``finished_at``: spider open to close, without the
+   subprocess start-up, which is the same for both) and the crawl process's CPU seconds
+   over the same span (the runs' ``cpu_clock``).
 2. Pipeline overhead: the same crawl with no item pipeline ("bare Scrapy") vs with the
-   ``StorePipeline`` into a fresh SQLite file (conditional requests off in both), measured
-   by Scrapy's own ``elapsed_time_seconds``.
+   ``StorePipeline`` into a fresh SQLite file (conditional requests off in both). The
+   window is the whole crawl of the process: from before the first crawler is opened
+   (its pipelines built: the store's mapper set-up, first connection and ``start_run``
+   are inside) until the reactor has stopped (every run closed: ``finish_run``, the
+   health check); wall and CPU seconds of the crawl process.
 
-Wall seconds and CPU seconds of the crawl process (spider open to close; on a busy
-machine CPU time is the steadier figure) are reported as medians, minima and medians of
-back-to-back pairs of ``--repeat`` runs each (the loopback crawls are short, so a busy
-machine shows in single runs). Conditional requests are still requests (answered 304):
-what the second crawl saves is transfer and parsing, down to Scrapy's own per-crawl floor
-(robots.txt, scheduling, closing). That floor is measured too: a bare Scrapy spider that
-requests the same pages with the validators the first crawl stored (all answered 304,
-nothing parsed or stored); ``second_vs_floor`` is what our own work on an unchanged crawl
-(run bookkeeping, loading and counting the stored records, health check) still costs.
+The sources of one crawl run concurrently in one process, so their runs overlap: every
+figure is a span of the whole crawl, never a sum of per-run durations (a sum counts the
+overlap twice and changes with how the runs happen to interleave; until 2026-11-26 this
+benchmark summed them, which made the overhead look smaller and bimodal). Wall seconds
+and CPU seconds are reported as medians, minima and medians of back-to-back pairs of
+``--repeat`` runs each (the loopback crawls are short, so a busy machine shows in single
+runs; CPU time is the steadier figure). Conditional requests are still requests
+(answered 304): what the second crawl saves is transfer and parsing, down to Scrapy's own
+per-crawl floor (robots.txt, scheduling, closing). That floor is measured too: a bare
+Scrapy spider that requests the same pages with the validators the first crawl stored
+(all answered 304, nothing parsed or stored); ``second_vs_floor`` is what our own work on
+an unchanged crawl (run bookkeeping, loading and counting the stored records, health
+check) still costs.
 
 Fairness: both sides of a comparison crawl the same pages with the same settings from the
 same replay server; the overhead pairs run back to back in alternating order, with
-conditional requests off on both sides. What is outside every measured window: process
-start-up and the set-up done when the crawler is built (imports, the store pipeline's ORM
-mapper configuration and first database connection, ``crawlers.pipelines._prepare_store``).
-``targets`` sums up the medians of the paired ratios against the targets (second crawl
->= 5x cheaper, pipeline overhead <= 10 %) with the load average at the end. The crawl
-processes' logs go to a temporary file.
+conditional requests off on both sides. Outside every measured window: process start-up,
+i.e. imports (for both sides every component Scrapy's settings name, the downloader, and
+our store modules) and building the crawler objects. ``targets`` sums up the medians of
+the paired ratios against the targets (second crawl >= 5x cheaper, pipeline overhead
+<= 10 %, wall and CPU) with the load average at the end. The crawl processes' logs go to
+a temporary file.
 
 Usage::
 
@@ -72,22 +81,35 @@ if not db:
     settings.set("ITEM_PIPELINES", {}, priority="cmdline")
 settings.set("LOG_LEVEL", "WARNING", priority="cmdline")
 config = load_sources(sources_file)
+# imports, outside the window on both sides (process start-up, not crawling): every
+# component class Scrapy's settings name, the downloader and what our side loads later
+from scrapy.utils.misc import load_object
+for name in ("DOWNLOADER_MIDDLEWARES", "SPIDER_MIDDLEWARES", "EXTENSIONS",
+             "DOWNLOAD_HANDLERS", "ITEM_PIPELINES"):
+    for key, value in settings.getwithbase(name).items():  # {path: order}, {scheme: path}
+        path = value if name == "DOWNLOAD_HANDLERS" else key
+        if isinstance(path, str) and value is not None:
+            load_object(path)
+for name in ("SCHEDULER", "STATS_CLASS", "DUPEFILTER_CLASS", "LOG_FORMATTER", "DOWNLOADER",
+             "SCHEDULER_PRIORITY_QUEUE", "SCHEDULER_MEMORY_QUEUE", "SCHEDULER_DISK_QUEUE",
+             "ROBOTSTXT_PARSER"):
+    load_object(settings[name])
+import resource, scrapy.core.downloader, twisted.web.client  # noqa: E401,F401
+if db:
+    import catalog.store, crawlers.health, crawlers.pipelines  # noqa: E401,F401
 process = CrawlerProcess(settings)
-crawlers, cpu = [], {}
-for sid in ids:
-    source = config.get(sid)
-    crawler = process.create_crawler(spider_class(source.kind).from_source(source))
-    crawlers.append(crawler)
-    crawler.signals.connect(lambda sid=sid: cpu.__setitem__(sid, time.process_time()),
-                            signal=signals.spider_opened, weak=False)
-    crawler.signals.connect(lambda sid=sid: cpu.__setitem__(sid, time.process_time() - cpu[sid]),
-                            signal=signals.spider_closed, weak=False)
+crawlers = [process.create_crawler(spider_class(config.get(sid).kind).from_source(config.get(sid)))
+            for sid in ids]
+# the window: every crawl of the process, from before the first crawler is opened (its
+# pipelines built: the store's mapper set-up and first connection are inside) until the
+# reactor stops (every spider_closed handler done: the run closed, page states saved)
+wall, cpu = time.perf_counter(), time.process_time()
+for crawler in crawlers:
     process.crawl(crawler)
 process.start()
-print(json.dumps({c.spider.name: {"elapsed": c.stats.get_value("elapsed_time_seconds"),
-                                  "cpu": cpu[c.spider.name],
-                                  "items": c.stats.get_value("item_scraped_count", 0)}
-                  for c in crawlers}))
+wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+print(json.dumps({"wall": wall, "cpu": cpu,
+                  "items": sum(c.stats.get_value("item_scraped_count", 0) for c in crawlers)}))
 """
 
 
@@ -130,32 +152,43 @@ class Floor(scrapy.Spider):
 
 
 process = CrawlerProcess(settings)
-crawlers, cpu = [], {}
+crawlers, opened, closed = [], [], []
 for sid, page_list in pages.items():
     crawler = process.create_crawler(Floor)
     crawlers.append(crawler)
-    crawler.signals.connect(lambda sid=sid: cpu.__setitem__(sid, time.process_time()),
+    # the span from the first spider's open to the last one's close (they overlap), as
+    # the pipeline measures its runs
+    crawler.signals.connect(lambda: opened.append((time.perf_counter(), time.process_time())),
                             signal=signals.spider_opened, weak=False)
-    crawler.signals.connect(lambda sid=sid: cpu.__setitem__(sid, time.process_time() - cpu[sid]),
+    crawler.signals.connect(lambda: closed.append((time.perf_counter(), time.process_time())),
                             signal=signals.spider_closed, weak=False)
     process.crawl(crawler, name=sid, page_list=page_list)
 process.start()
-print(json.dumps({c.spider.name: {"elapsed": c.stats.get_value("elapsed_time_seconds"),
-                                  "cpu": cpu[c.spider.name],
-                                  "status_304": c.stats.get_value(
-                                      "downloader/response_status_count/304", 0)}
-                  for c in crawlers}))
+print(json.dumps({
+    "elapsed": max(c[0] for c in closed) - min(o[0] for o in opened),
+    "cpu": max(c[1] for c in closed) - min(o[1] for o in opened),
+    "status_304": {c.spider.name: c.stats.get_value("downloader/response_status_count/304", 0)
+                   for c in crawlers},
+}))
 """
 
 
 def _run_seconds(url: str, run_ids: list[int]) -> float:
+    """Wall seconds of one crawl process's runs: first open to last close (the runs of
+    one process overlap, so their sum would count the overlap twice)."""
     from sqlmodel import Session
 
     from catalog.schema import CrawlRun
 
     with Session(get_engine(url)) as session:
-        runs = [session.get(CrawlRun, rid) for rid in run_ids]
-        return sum((r.finished_at - r.started_at).total_seconds() for r in runs if r)
+        runs = [r for r in (session.get(CrawlRun, rid) for rid in run_ids) if r]
+        return (max(r.finished_at for r in runs) - min(r.started_at for r in runs)).total_seconds()
+
+
+def _cpu_span(runs: list[dict[str, Any]]) -> float:
+    """CPU seconds of one crawl process's runs, first open to last close."""
+    clocks = [r["stats"]["cpu_clock"] for r in runs]
+    return max(c[1] for c in clocks) - min(c[0] for c in clocks)
 
 
 def _figures(runs: list[dict[str, Any]], url: str) -> dict[str, Any]:
@@ -168,8 +201,7 @@ def _figures(runs: list[dict[str, Any]], url: str) -> dict[str, Any]:
         "pages_unchanged": sum(r["stats"]["pages_unchanged"] for r in runs),
         "records_reemitted": sum(r["stats"].get("records_reemitted", 0) for r in runs),
         "seconds": _run_seconds(url, [r["run_id"] for r in runs]),
-        "scrapy_elapsed": sum(r["stats"].get("elapsed_seconds", 0.0) for r in runs),
-        "cpu_seconds": sum(r["stats"].get("cpu_seconds", 0.0) for r in runs),
+        "cpu_seconds": _cpu_span(runs),
     }
 
 
@@ -190,11 +222,8 @@ def _page_states(url: str) -> dict[str, list[dict[str, Any]]]:
 def _floor(hosts: dict[str, str], pages: dict[str, list[dict[str, Any]]]) -> dict[str, float]:
     """Bare Scrapy fetching the same pages with the same validators (all answered 304)."""
     result = _run_script(FLOOR, json.dumps(hosts), json.dumps(pages))
-    assert all(v["status_304"] == len(pages[k]) for k, v in result.items()), result
-    return {
-        "scrapy_elapsed": sum(v["elapsed"] for v in result.values()),
-        "cpu_seconds": sum(v["cpu"] for v in result.values()),
-    }
+    assert all(n == len(pages[k]) for k, n in result["status_304"].items()), result
+    return {"scrapy_elapsed": result["elapsed"], "cpu_seconds": result["cpu"]}
 
 
 def incremental(ids: list[str], tmp: Path, repeat: int) -> dict[str, Any]:
@@ -218,7 +247,7 @@ def incremental(ids: list[str], tmp: Path, repeat: int) -> dict[str, Any]:
             floors.append(_floor(server.host_map, _page_states(url)))
     dispose_engines()
     first, second = dict(firsts[-1]), dict(seconds[-1])
-    for key in ("seconds", "scrapy_elapsed", "cpu_seconds"):
+    for key in ("seconds", "cpu_seconds"):
         first[key] = statistics.median(f[key] for f in firsts)
         second[key] = statistics.median(f[key] for f in seconds)
     floor = statistics.median(f["scrapy_elapsed"] for f in floors)
@@ -228,8 +257,6 @@ def incremental(ids: list[str], tmp: Path, repeat: int) -> dict[str, Any]:
         "second": second,
         "seconds_first": [f["seconds"] for f in firsts],
         "seconds_second": [f["seconds"] for f in seconds],
-        "scrapy_elapsed_first": [f["scrapy_elapsed"] for f in firsts],
-        "scrapy_elapsed_second": [f["scrapy_elapsed"] for f in seconds],
         "cpu_first": [f["cpu_seconds"] for f in firsts],
         "cpu_second": [f["cpu_seconds"] for f in seconds],
         "floor_304_only_scrapy_elapsed": [f["scrapy_elapsed"] for f in floors],
@@ -239,12 +266,9 @@ def incremental(ids: list[str], tmp: Path, repeat: int) -> dict[str, Any]:
         "ratio_bytes_parsed": first["bytes_parsed"] / max(second["bytes_parsed"], 1),
         "ratio_bytes_received": first["bytes_received"] / max(second["bytes_received"], 1),
         "ratio_seconds": first["seconds"] / second["seconds"] if second["seconds"] else None,
-        "ratio_scrapy_elapsed": (
-            first["scrapy_elapsed"] / second["scrapy_elapsed"] if second["scrapy_elapsed"] else None
-        ),
         # the best any second crawl of these pages can do: bare Scrapy, all pages 304
-        "ratio_first_vs_floor": first["scrapy_elapsed"] / floor if floor else None,
-        "second_vs_floor": second["scrapy_elapsed"] / floor if floor else None,
+        "ratio_first_vs_floor": first["seconds"] / floor if floor else None,
+        "second_vs_floor": second["seconds"] / floor if floor else None,
         "ratio_cpu": first["cpu_seconds"] / second["cpu_seconds"]
         if second["cpu_seconds"]
         else None,
@@ -279,7 +303,7 @@ def _run_script(script: str, *args: str) -> dict[str, Any]:
 
 def _bare_or_store(ids: list[str], hosts: dict[str, str], db: str) -> tuple[float, float]:
     result = _run_script(BARE, str(REPO / "sources.yaml"), json.dumps(hosts), db, *ids)
-    return sum(v["elapsed"] for v in result.values()), sum(v["cpu"] for v in result.values())
+    return result["wall"], result["cpu"]
 
 
 def overhead(ids: list[str], tmp: Path, repeat: int) -> dict[str, Any]:
@@ -334,7 +358,9 @@ def targets(result: dict[str, Any]) -> dict[str, Any]:
     if ovh:
         out["pipeline_overhead_paired"] = round(ovh["overhead_paired_median"], 3)
         out["pipeline_overhead_cpu_paired"] = round(ovh["overhead_cpu_paired_median"], 3)
-        out["pipeline_overhead_target_10pct_met"] = ovh["overhead_paired_median"] <= 0.10
+        out["pipeline_overhead_target_10pct_met"] = (
+            max(ovh["overhead_paired_median"], ovh["overhead_cpu_paired_median"]) <= 0.10
+        )
     out["loadavg_at_end"] = [round(x, 2) for x in os.getloadavg()]
     return out
 
