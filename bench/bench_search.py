@@ -4,6 +4,7 @@ Usage::
 
     python bench/bench_search.py --docs 100000
     python bench/bench_search.py --docs 1000000 --var-dir /tmp/bench1m --http
+    python bench/bench_search.py --docs 1000000 --var-dir /tmp/bench1m --http --no-in-process
 
 Synthetic German offers (titles and descriptions from a small vocabulary, 1-3 subjects,
 1-2 formats, a state, 1-2 platforms, one of 8,000 places in Germany or none, ages or
@@ -18,15 +19,27 @@ In process, the same queries run in three ways, interleaved, and p50/p95/p99 are
   20 hits with snippets, with 3 filters set (subject, Bundesland, free of charge), with
   the per-generation cache of counts switched off, so every request computes them;
 - ``next page``: the following page of a request just answered (counts from the cache);
-- extra scenarios: place + 50 km radius sorted by distance; date sort; a typo; 3 filters
-  that the index's storage order (Bundesland, free of charge) does not group.
+- extra scenarios: the 3 filters with "today" as the site passes it (past events drop
+  out); place + 50 km radius sorted by distance; date sort; a typo; 3 filters that the
+  index's storage order (Bundesland, free of charge) does not group.
 
-With ``--http``, gunicorn (2 workers) serves the real site on loopback from ``VAR_DIR`` and
-``wrk`` (``apt-get install wrk``; the load test is skipped without it) requests
-``/suche?...`` URLs with the same 3 filters for ``--seconds``; requests/s and latency
-percentiles are printed. The site also passes "today" (past events drop out), parses the
-request and renders the page; 2,000 distinct URLs are cycled, more than the count cache
-keeps, so every request computes its counts.
+Each line also gives the mean CPU time per request (all threads of the process, so the
+facet aggregations in their threads count): on a shared machine it changes much less with
+the load than the latencies do.
+
+With ``--http``, gunicorn (2 workers, ``--worker-class``, default sync) serves the real site
+on loopback from ``VAR_DIR`` and ``wrk`` (``apt-get install wrk``; the load test is skipped
+without it) requests ``/suche?...`` URLs with the same 3 filters for ``--seconds``;
+requests/s, latency percentiles and the CPU time per request of the server (master +
+workers, from ``/proc``) and of ``wrk`` are printed. The site also passes "today" (past
+events drop out), parses the request and renders the page. 2,000 URLs (1,611 distinct) are
+cycled, and the workers' cache of counts is switched off (a gunicorn ``post_fork`` hook), so
+every request is a miss and computes its counts. (Before, the cache stayed on: each worker
+keeps 1,024 requests, and with the URLs split over 2 workers about a third of the requests
+of a 20 s run were hits, more the longer it ran.) ``--counts-cache`` leaves it on. With 2
+cores shared by both workers and ``wrk``, requests/s is at most about 2,000 ms divided by
+the CPU milliseconds per request; the CPU figures change less with the machine's load than
+requests/s do (other processes: see the load average printed with them).
 
 Build the 1M index once into a directory outside the repository and reuse it
 (``--var-dir /work/benchdata/search1m``); it is rebuilt when the schema changes. A change of
@@ -38,6 +51,7 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import resource
 import shutil
 import signal
 import socket
@@ -157,16 +171,21 @@ def pct(values: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, int(len(ordered) * p))]
 
 
-def summary(name: str, timings: list[float]) -> str:
-    return (
+def summary(name: str, timings: list[float], cpu: list[float] | None = None) -> str:
+    line = (
         f"{name:<28} p50 {pct(timings, 0.50):6.2f} ms  p95 {pct(timings, 0.95):6.2f} ms  "
         f"p99 {pct(timings, 0.99):6.2f} ms  mean {statistics.fmean(timings):6.2f} ms"
     )
+    return line + (f"  CPU mean {statistics.fmean(cpu):6.2f} ms" if cpu else "")
 
 
-def timed(fn: Callable[[], object]) -> float:
-    started = time.perf_counter()
+def timed(fn: Callable[[], object], cpu: list[float] | None = None) -> float:
+    """Wall milliseconds of ``fn()``; its CPU milliseconds (all threads of the process: the
+    facet aggregations run in threads) are appended to ``cpu``."""
+    started, cpu_started = time.perf_counter(), time.process_time()
     fn()
+    if cpu is not None:
+        cpu.append((time.process_time() - cpu_started) * 1000)
     return (time.perf_counter() - started) * 1000
 
 
@@ -194,13 +213,13 @@ def in_process(index: SearchIndex, n_queries: int) -> None:
     for query in queries[:50]:  # warm up
         index.search(query)
         bare(index, query)
-    base, full = [], []
+    base, full, base_cpu, full_cpu = [], [], [], []
     for query in queries:  # interleaved, so both see the same machine state
-        base.append(timed(lambda q=query: bare(index, q)))
-        full.append(timed(lambda q=query: index.search(q)))
+        base.append(timed(lambda q=query: bare(index, q), base_cpu))
+        full.append(timed(lambda q=query: index.search(q), full_cpu))
     print(f"in process, {n_queries} queries with 3 filters (subject, Bundesland, free):")
-    print("  " + summary("baseline (bare engine)", base))
-    print("  " + summary("search+count+facets", full))
+    print("  " + summary("baseline (bare engine)", base, base_cpu))
+    print("  " + summary("search+count+facets", full, full_cpu))
     print(
         f"  ratio full/baseline: p50 {pct(full, 0.5) / pct(base, 0.5):.1f}x, "
         f"p99 {pct(full, 0.99) / pct(base, 0.99):.1f}x"
@@ -214,6 +233,8 @@ def in_process(index: SearchIndex, n_queries: int) -> None:
     print("  " + summary("next page (counts cached)", paged))
     index.counts_cache_size = 0
     extras = {
+        # what the site asks: the same requests with "today" (past events drop out)
+        "3 filters + today (site)": lambda i: replace(queries[i], today=TODAY),
         "radius 50 km, by distance": lambda i: SearchQuery(
             q=rng.choice(WORDS), near=LEIPZIG, radius_km=50, sort="distance", page=1 + i % 3
         ),
@@ -233,7 +254,8 @@ def in_process(index: SearchIndex, n_queries: int) -> None:
         qs = [make(i) for i in range(max(50, n_queries // 4))]
         for q in qs[:10]:
             index.search(q)
-        print("  " + summary(name, [timed(lambda q=q: index.search(q)) for q in qs]))
+        cpu: list[float] = []
+        print("  " + summary(name, [timed(lambda q=q: index.search(q), cpu) for q in qs], cpu))
 
 
 def free_port() -> int:
@@ -268,12 +290,76 @@ end
 """
 
 
-def over_http(var_dir: Path, seconds: int, connections: int) -> None:
+#: gunicorn's worker class in the load test (``--worker-class gthread`` keeps wrk's
+#: connections alive: measured, 1M, the same server CPU per request, half wrk's)
+GUNICORN_WORKER_CLASS = "sync"
+#: gunicorn config for the load test's workers: the per-generation cache of counts is
+#: switched off after the fork (the index opens on the first request), so every request
+#: computes its counts, as in the in-process ``full`` figures
+NO_COUNTS_CACHE = """
+def post_fork(server, worker):
+    from catalog import search
+    search.COUNTS_CACHE_SIZE = 0
+"""
+#: with ``--counts-cache``: each worker counts the requests its cache answered and writes
+#: "<hits> <lookups>" to a file in HITS_DIR when it exits
+COUNT_HITS = """
+import os
+HITS_DIR = %r
+_seen = [0, 0]
+
+
+def post_fork(server, worker):
+    from catalog import search
+
+    cached = search.SearchIndex._cached_counts
+
+    def counting(self, gen, key):
+        found = cached(self, gen, key)
+        _seen[0] += found is not None
+        _seen[1] += 1
+        return found
+
+    search.SearchIndex._cached_counts = counting
+
+
+def worker_exit(server, worker):
+    with open(os.path.join(HITS_DIR, str(os.getpid())), "w") as fh:
+        fh.write(f"{_seen[0]} {_seen[1]}")
+"""
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of ``pid`` and its children (gunicorn master + workers)."""
+    total = 0
+    children = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout
+    for proc in [pid, *(int(c) for c in children.split())]:
+        try:
+            fields = Path(f"/proc/{proc}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def over_http(
+    var_dir: Path,
+    seconds: int,
+    connections: int,
+    worker_class: str = GUNICORN_WORKER_CLASS,
+    counts_cache: bool = False,
+) -> None:
     port = free_port()
     env = dict(os.environ, MINTSUCHE_VAR_DIR=str(var_dir), PYTHONPATH=str(ROOT))
+    hits_dir = tempfile.mkdtemp()
+    with tempfile.NamedTemporaryFile("w", suffix=".py", delete=False) as fh:
+        fh.write(COUNT_HITS % hits_dir if counts_cache else NO_COUNTS_CACHE)
+        config = fh.name
     gunicorn = [
         str(Path(sys.executable).parent / "gunicorn"),
+        "--config", config,
         "--workers", "2",
+        "--worker-class", worker_class,
         "--bind", f"127.0.0.1:{port}",
         "--log-level", "warning",
         "webapp.app:create_app()",
@@ -290,22 +376,37 @@ def over_http(var_dir: Path, seconds: int, connections: int) -> None:
                 fh.write(WRK_SCRIPT % ", ".join(f'"{p}"' for p in paths))
                 script = fh.name
             cmd = ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "-s", script, base]
+            server_cpu = _cpu_seconds(server.pid)
+            wrk_cpu = resource.getrusage(resource.RUSAGE_CHILDREN)
+            load = os.getloadavg()[0]
             out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+            after = resource.getrusage(resource.RUSAGE_CHILDREN)
+            server_cpu = _cpu_seconds(server.pid) - server_cpu
+            wrk_cpu_s = (after.ru_utime + after.ru_stime) - (wrk_cpu.ru_utime + wrk_cpu.ru_stime)
             os.unlink(script)
             line = next(x for x in out.splitlines() if x.startswith("RESULT"))
             reqs, dur_us, p50, p95, p99, mean, errors = line.split()[1:]
             rps = int(reqs) / (int(dur_us) / 1e6)
             print(
-                f"http (gunicorn 2 workers, wrk -t2 -c{connections} -d{seconds}s, /suche with "
-                f"3 filters): {rps:.0f} req/s, p50 {float(p50) / 1000:.1f} ms, "
+                f"http (gunicorn 2 {worker_class} workers, wrk -t2 -c{connections} -d{seconds}s, "
+                f"/suche with 3 filters, counts cache {'on' if counts_cache else 'off'}): "
+                f"{rps:.0f} req/s, p50 {float(p50) / 1000:.1f} ms, "
                 f"p95 {float(p95) / 1000:.1f} ms, p99 {float(p99) / 1000:.1f} ms, "
-                f"errors {errors}"
+                f"errors {errors}; CPU per request: server "
+                f"{server_cpu / int(reqs) * 1000:.2f} ms, wrk {wrk_cpu_s / int(reqs) * 1000:.2f} ms"
+                f"; load average at start {load:.1f}"
             )
         else:  # pragma: no cover - wrk missing
             print("wrk not installed (apt-get install wrk); skipping the load test")
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)
+        os.unlink(config)
+        seen = [tuple(map(int, f.read_text().split())) for f in Path(hits_dir).iterdir()]
+        shutil.rmtree(hits_dir, ignore_errors=True)
+        if counts_cache:  # warm-up requests included
+            hits, lookups = sum(h for h, _ in seen), sum(n for _, n in seen)
+            print(f"  counts cache: {hits} hits of {lookups} requests (incl. 200 warm-up)")
 
 
 def _get(url: str) -> int:
@@ -336,13 +437,19 @@ def main() -> None:
     parser.add_argument("--http", action="store_true", help="also load-test the site")
     parser.add_argument("--seconds", type=int, default=20)
     parser.add_argument("--connections", type=int, default=8)
+    parser.add_argument("--worker-class", default=GUNICORN_WORKER_CLASS, help="gunicorn's")
+    parser.add_argument(
+        "--counts-cache", action="store_true", help="keep the site's cache of counts on"
+    )
+    parser.add_argument("--no-in-process", action="store_true", help="only the load test")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         var_dir = args.var_dir or Path(tmp)
         index = open_or_build(var_dir, args.docs)
-        in_process(index, args.queries)
+        if not args.no_in_process:
+            in_process(index, args.queries)
         if args.http:
-            over_http(var_dir, args.seconds, args.connections)
+            over_http(var_dir, args.seconds, args.connections, args.worker_class, args.counts_cache)
 
 
 if __name__ == "__main__":

@@ -47,6 +47,9 @@ synonym in the title or head fields (x0.8, each synonym with its own rarity) for
 without the word itself, so the word outranks its synonyms and many synonyms do not add
 up; the prefix (constant 1), the correction and the fuzzy match.
 
+Date filters are exclusions (MustNot clauses of the query they restrict, see
+``_Excluded``), never a nested "all but" query of their own.
+
 Place: ``geo`` holds each entry's "lat,lon" (4 decimals) once. A radius filter takes the
 distinct places inside the bounding box (a terms aggregation over lat/lon range queries),
 keeps those within the exact great-circle distance and filters with a term set (cached
@@ -66,7 +69,7 @@ g+5..h+6), and entries without either match every age and grade.
 Facets (``subjects``, ``formats``, ``bundesland``, ``platforms``) are counted with
 ``Searcher.aggregate`` (terms aggregation). Counts are disjunctive: a facet's counts use the
 query with every filter except that facet's own selection. Each selected facet is counted
-in one aggregation over the query with the other facets' selections; the first of these
+in one aggregation over the query with the other facets' selections; the last of these
 also counts the unselected facets and the total under a filter aggregation with its own
 selection (``_aggregate_disjunctive``). No aggregation runs over the query without any
 selection, the largest set: with the entries stored by Bundesland, a query with a
@@ -1088,7 +1091,7 @@ class SearchIndex:
         sort: str,
         main: tantivy.Query,
         match_q: tantivy.Query,
-        base: list[tantivy.Query],
+        base: list[Filter],
         facet_qs: dict[str, tantivy.Query],
         words: list[Word],
         near: tuple[float, float] | None,
@@ -1137,7 +1140,7 @@ class SearchIndex:
         self,
         searcher: tantivy.Searcher,
         text_q: tantivy.Query,
-        base: list[tantivy.Query],
+        base: list[Filter],
         facet_qs: dict[str, tantivy.Query],
         selected: dict[str, list[str]],
     ) -> Callable[[], tuple[dict[str, dict[str, int]], int]]:
@@ -1178,7 +1181,7 @@ class SearchIndex:
         self,
         searcher: tantivy.Searcher,
         text_q: tantivy.Query,
-        base: list[tantivy.Query],
+        base: list[Filter],
         facet_qs: dict[str, tantivy.Query],
         selected: dict[str, list[str]],
         one_pass: tuple[dict[str, dict[str, int]], int] | None,
@@ -1244,10 +1247,31 @@ def _facet_values(values: object) -> list[str]:
     return out
 
 
-def _and(queries: Sequence[tantivy.Query]) -> tantivy.Query:
-    if len(queries) == 1:
-        return queries[0]
-    return tantivy.Query.boolean_query([(tantivy.Occur.Must, q) for q in queries])
+@dataclass(frozen=True)
+class _Excluded:
+    """A filter that drops the documents matching ``query``: :func:`_and` joins it into the
+    query it builds as a MustNot clause. (Nested as its own "all but" query it is read as a
+    document set of its own: measured 1M synthetic offers, "not ended before today" on a
+    word + subject + free aggregation, 3.0 -> 2.7 ms.)"""
+
+    query: tantivy.Query
+
+
+#: a filter: a query every document must match, or an exclusion
+Filter = tantivy.Query | _Excluded
+
+
+def _and(queries: Sequence[Filter]) -> tantivy.Query:
+    """All of ``queries`` (exclusions as MustNot clauses)."""
+    excluded = [q.query for q in queries if isinstance(q, _Excluded)]
+    musts = [q for q in queries if not isinstance(q, _Excluded)]
+    if not excluded and len(musts) == 1:
+        return musts[0]
+    if not musts:
+        musts = [tantivy.Query.all_query()]
+    return tantivy.Query.boolean_query(
+        [(tantivy.Occur.Must, q) for q in musts] + [(tantivy.Occur.MustNot, q) for q in excluded]
+    )
 
 
 def _or(queries: Sequence[tantivy.Query]) -> tantivy.Query:
@@ -1256,7 +1280,10 @@ def _or(queries: Sequence[tantivy.Query]) -> tantivy.Query:
     return tantivy.Query.boolean_query([(tantivy.Occur.Should, q) for q in queries])
 
 
-def _filter(query: tantivy.Query) -> tantivy.Query:
+def _filter(query: Filter) -> Filter:
+    """``query`` without a score (an exclusion scores nothing anyway)."""
+    if isinstance(query, _Excluded):
+        return query
     return tantivy.Query.const_score_query(query, 0.0)
 
 
@@ -1264,8 +1291,8 @@ def _any_of(field_name: str, values: list[str]) -> tantivy.Query:
     return _or([tantivy.Query.term_query(SCHEMA, field_name, value) for value in values])
 
 
-def _attribute_filters(query: SearchQuery) -> list[tantivy.Query]:
-    filters = []
+def _attribute_filters(query: SearchQuery) -> list[Filter]:
+    filters: list[Filter] = []
     for name in ("free", "girls"):
         value = getattr(query, name, None)
         if isinstance(value, bool):
@@ -1283,13 +1310,11 @@ def _attribute_filters(query: SearchQuery) -> list[tantivy.Query]:
             filters.append(
                 tantivy.Query.range_query(SCHEMA, f"{name}_hi", integer, lower_bound=value)
             )
-    date_filter = _date_filter(query)
-    if date_filter is not None:
-        filters.append(date_filter)
+    filters.extend(_date_filters(query))
     return filters
 
 
-def _date_filter(query: SearchQuery) -> tantivy.Query | None:
+def _date_filters(query: SearchQuery) -> list[Filter]:
     """Entries whose date range overlaps [date_from (or today), date_to] (+ undated, unless
     dated_only).
 
@@ -1302,22 +1327,21 @@ def _date_filter(query: SearchQuery) -> tantivy.Query | None:
     today = query.today if isinstance(query.today, date) else None
     if date_from is None and today is not None and query.include_past is not True:
         date_from = today  # past events drop out of search; undated entries stay
-    dated = tantivy.Query.term_query(SCHEMA, "dated", True)
-    if date_from is None and date_to is None:
-        return dated if dated_only else None
+    filters: list[Filter] = []
+    if dated_only:
+        filters.append(tantivy.Query.term_query(SCHEMA, "dated", True))
     integer = tantivy.FieldType.Integer
-    clauses = [(tantivy.Occur.Must, dated if dated_only else tantivy.Query.all_query())]
     if date_from is not None:
         ended = tantivy.Query.range_query(
             SCHEMA, "end_day", integer, upper_bound=date_from.toordinal() - 1
         )
-        clauses.append((tantivy.Occur.MustNot, ended))
+        filters.append(_Excluded(ended))
     if date_to is not None:
         later = tantivy.Query.range_query(
             SCHEMA, "start_day", integer, lower_bound=date_to.toordinal() + 1
         )
-        clauses.append((tantivy.Occur.MustNot, later))
-    return tantivy.Query.boolean_query(clauses)
+        filters.append(_Excluded(later))
+    return filters
 
 
 def _near(query: SearchQuery) -> tuple[float, float] | None:
@@ -1567,7 +1591,7 @@ def _known(searcher: tantivy.Searcher, word: Word, last: bool) -> bool:
 
 
 def _suggestion(
-    gen: _Generation, text: str, corrections: dict[str, str], filters: list[tantivy.Query]
+    gen: _Generation, text: str, corrections: dict[str, str], filters: list[Filter]
 ) -> str | None:
     """The query with its corrected words ("Meinten Sie …?") if that finds something."""
     tokens = []
@@ -1794,7 +1818,7 @@ def _selection_filter(chosen: dict[str, list[str]]) -> str:
 
 def _disjunctive_requests(
     text_q: tantivy.Query,
-    base: list[tantivy.Query],
+    base: list[Filter],
     facet_qs: dict[str, tantivy.Query],
     chosen: dict[str, list[str]],
     plain: list[str],
@@ -1855,7 +1879,7 @@ def _disjunctive_counts(
 def _aggregate_disjunctive(
     searcher: tantivy.Searcher,
     text_q: tantivy.Query,
-    base: list[tantivy.Query],
+    base: list[Filter],
     facet_qs: dict[str, tantivy.Query],
     chosen: dict[str, list[str]],
     plain: list[str],

@@ -554,6 +554,28 @@ def test_one_pass_is_used_unless_a_value_cannot_be_quoted(index: SearchIndex) ->
         assert S._aggregate_disjunctive(searcher, everything, [], facet_qs, chosen, []) is None
 
 
+def test_exclusions_join_the_query_as_must_not_clauses(index: SearchIndex) -> None:
+    S = catalog_search
+    searcher = index._gen.searcher
+    free = S.tantivy.Query.term_query(S.SCHEMA, "free", True)
+    girls = S.tantivy.Query.term_query(S.SCHEMA, "girls", True)
+    everything = S._count(searcher, S.tantivy.Query.all_query())
+    n_free = S._count(searcher, free)
+    assert 0 < n_free < everything
+    assert S._count(searcher, S._and([S._Excluded(free)])) == everything - n_free
+    assert S._filter(S._Excluded(free)) == S._Excluded(free)
+    both = S._count(searcher, S._and([girls, free]))
+    assert S._count(searcher, S._and([girls, S._Excluded(free)])) == (
+        S._count(searcher, girls) - both
+    )
+    # "today" and the date range are exclusions, not a nested "all but" query of their own
+    from datetime import date
+
+    filters = S._date_filters(SearchQuery(today=date(2026, 11, 26), date_to=date(2027, 1, 1)))
+    assert len(filters) == 2 and all(isinstance(f, S._Excluded) for f in filters)
+    assert S._date_filters(SearchQuery()) == []
+
+
 def test_counts_are_kept_per_request_not_per_page(tmp_path: Path) -> None:
     idx = SearchIndex.build(tmp_path, DOCS)
     first = idx.search(SearchQuery("Schüler", per_page=1))
