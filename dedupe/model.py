@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -11,6 +12,7 @@ from typing import Protocol, runtime_checkable
 from dedupe.keys import (
     GENERIC_PROVIDER_WORDS,
     GENERIC_TITLE_WORDS,
+    SUBJECT_TITLE_WORDS,
     content_tokens,
     normalize_city,
     normalize_plz,
@@ -28,6 +30,7 @@ __all__ = ["NameWords", "OfferLike", "Prepared", "member_key", "prepare", "prepa
 # Words are compared in stemmed form (see `dedupe.keys.stem`), so the generic lists are too.
 _GENERIC_TITLE_STEMS = frozenset(stem(w) for w in GENERIC_TITLE_WORDS)
 _GENERIC_PROVIDER_STEMS = frozenset(stem(w) for w in GENERIC_PROVIDER_WORDS)
+_SUBJECT_STEMS = frozenset(stem(w) for w in SUBJECT_TITLE_WORDS)
 
 
 @runtime_checkable
@@ -101,6 +104,7 @@ class Prepared:
     groups: frozenset[str] = frozenset()  # audience groups (normalize's vocabulary)
     grades: tuple[int, int] | None = None  # school grade range
     audience: str = ""  # audience text as a comparison key
+    title_notes: frozenset[str] = frozenset()  # parenthesised subject list (`_title_notes`)
 
 
 @lru_cache(maxsize=1 << 16)
@@ -137,14 +141,37 @@ def _grades(offer: OfferLike) -> tuple[int, int] | None:
     return (min(first, last), max(first, last))
 
 
+_PARENTHESES = re.compile(r"\(([^()]*)\)")
+
+#: Normalised title, its stemmed content words, their `NameWords`, variant tokens, notes.
+_TitleKeys = tuple[str, tuple[str, ...], NameWords | None, frozenset[str], frozenset[str]]
+
+
+def _title_notes(raw: str | None) -> frozenset[str]:
+    """Stemmed words of the parentheses in a title that list two or more school subjects
+    ("Erneuerbare Energie (Physik/Chemie/Biologie)" → physik, chemi, biologi): a note on
+    the subjects the offer serves, not its name. One subject in parentheses
+    ("Schnupperstudium (Informatik)") may well name a narrower offer and is no note."""
+    if not raw or "(" not in raw:
+        return frozenset()
+    notes = [_subject_note(note) for note in _PARENTHESES.findall(raw)]
+    return frozenset().union(*notes)
+
+
+@lru_cache(maxsize=1 << 12)
+def _subject_note(note: str) -> frozenset[str]:
+    """The stemmed words of one parenthesised note if it names two or more subjects."""
+    words = frozenset(stem(t) for t in normalize_title(note).split())
+    return words if len(words & _SUBJECT_STEMS) >= 2 else frozenset()
+
+
 class _Preparer:
     """`prepare` with the per-string work done once per distinct string: titles,
     providers, towns, postcodes and websites repeat a lot in a catalogue (the synthetic
     100k set has half as many distinct titles and a seventh as many providers)."""
 
     def __init__(self) -> None:
-        self.titles: dict[str | None, tuple[str, tuple[str, ...], NameWords | None, frozenset[str]]]
-        self.titles = {}
+        self.titles: dict[str | None, _TitleKeys] = {}
         self.providers: dict[
             tuple[str | None, str],
             tuple[tuple[str, ...], str, NameWords | None, str | None, frozenset[str]],
@@ -154,9 +181,7 @@ class _Preparer:
         self.websites: dict[str | None, tuple[str | None, str | None]] = {}
         self.audiences: dict[str | None, str] = {}
 
-    def title(
-        self, raw: str | None
-    ) -> tuple[str, tuple[str, ...], NameWords | None, frozenset[str]]:
+    def title(self, raw: str | None) -> _TitleKeys:
         found = self.titles.get(raw)
         if found is None:
             title = normalize_title(raw)
@@ -166,6 +191,7 @@ class _Preparer:
                 tokens,
                 NameWords.of(tokens, _GENERIC_TITLE_STEMS),
                 variant_tokens(title),
+                _title_notes(raw),
             )
             self.titles[raw] = found
         return found
@@ -216,7 +242,9 @@ class _Preparer:
         return found
 
     def prepare(self, offer: OfferLike) -> Prepared:
-        title, title_tokens, title_words, title_variants = self.title(getattr(offer, "title", None))
+        title, title_tokens, title_words, title_variants, title_notes = self.title(
+            getattr(offer, "title", None)
+        )
         city = self.city(getattr(offer, "city", None))
         provider_tokens, provider, provider_words, acronym, context = self.provider(
             getattr(offer, "provider", None), city
@@ -253,6 +281,7 @@ class _Preparer:
             groups=frozenset(getattr(offer, "groups", None) or ()),
             grades=_grades(offer),
             audience=self.audience(getattr(offer, "audience_text", None)),
+            title_notes=title_notes,
         )
 
 

@@ -44,6 +44,7 @@ __all__ = [
     "Comparison",
     "Decision",
     "compare",
+    "compound_match",
     "date_similarity",
     "decide",
     "distance_km",
@@ -241,6 +242,13 @@ def _jaccard(a: frozenset[str], b: frozenset[str]) -> float | None:
     return len(a & b) / len(a | b)
 
 
+def _overlap(a: frozenset[str], b: frozenset[str]) -> float | None:
+    """Overlap coefficient: shared items over the smaller set's size."""
+    if not a or not b:
+        return None
+    return len(a & b) / min(len(a), len(b))
+
+
 def _ranges_overlap(a: tuple[int, int], b: tuple[int, int]) -> bool:
     return a[0] <= b[1] and b[0] <= a[1]
 
@@ -248,19 +256,24 @@ def _ranges_overlap(a: tuple[int, int], b: tuple[int, int]) -> bool:
 def audience_similarity(a: Prepared, b: Prepared) -> float | None:
     """Whom the offers are for, in [0, 1]; ``None`` when not comparable.
 
-    The lowest of: grade ranges (1 if they overlap, else 0), audience groups (Jaccard),
-    and for two records of the *same* platform the audience wording (``token_set_ratio``;
-    a platform describes one offer's audience the same way each time it lists it, while
-    two platforms word it differently). A tour for primary pupils and the same tour for
-    apprentices are two offers.
+    The lowest of: grade ranges (1 if they overlap, else 0), audience groups, and for two
+    records of the *same* platform the audience wording (``token_set_ratio``; a platform
+    describes one offer's audience the same way each time it lists it, while two
+    platforms word it differently). Groups are compared by Jaccard within a platform and
+    across platforms by overlap with the shorter list: each platform names some of the
+    groups an offer is for (the brochure "pupils and parents", the 2016 list "pupils and
+    teachers" for the IHK's Tecnopedia), so a group only one side names is no
+    disagreement, while groups that do not meet are. A tour for primary pupils and the
+    same tour for apprentices are two offers.
     """
     sims: list[float] = []
     if a.grades and b.grades:
         sims.append(1.0 if _ranges_overlap(a.grades, b.grades) else 0.0)
-    groups = _jaccard(a.groups, b.groups)
+    same_platform = a.source_id == b.source_id
+    groups = _jaccard(a.groups, b.groups) if same_platform else _overlap(a.groups, b.groups)
     if groups is not None:
         sims.append(groups)
-    if a.source_id == b.source_id and a.audience and b.audience:
+    if same_platform and a.audience and b.audience:
         sims.append(fuzz.token_set_ratio(a.audience, b.audience, processor=_PROCESS) / 100.0)
     return min(sims) if sims else None
 
@@ -322,10 +335,58 @@ _SUBJECT_STEMS = frozenset(stem(w) for w in SUBJECT_TITLE_WORDS)
 _LISTING_STEMS = frozenset(stem(w) for w in LISTING_WORDS)
 
 
-def _unmatched(words: frozenset[str], others: frozenset[str]) -> bool:
-    """Whether some word of *words* has no equal or near-equal word in *others*."""
+#: Shortest word that counts as a part of a German compound (`compound_match`).
+COMPOUND_PART_MIN = 4
+
+
+@lru_cache(maxsize=1 << 16)
+def _compound_parts(word: str, parts: frozenset[str]) -> frozenset[str]:
+    """The two words of *parts* that *word* is written together from, with or without a
+    linking "s" ("ausstellungsbesuch" → ausstellung, besuch); empty if there are none."""
+    n = len(word)
+    for cut in range(COMPOUND_PART_MIN, n - COMPOUND_PART_MIN + 1):
+        head, tail = word[:cut], word[cut:]
+        if tail in parts:
+            if head in parts:
+                return frozenset((head, tail))
+            if head.endswith("s") and head[:-1] in parts:
+                return frozenset((head[:-1], tail))
+    return frozenset()
+
+
+def compound_match(word: str, own: frozenset[str], others: frozenset[str]) -> bool:
+    """Whether *word* of a title whose words are *own* is matched by the other title's
+    words *others* through a German compound, both parts present on both sides: *word*
+    is two words of *others* written together ("ausstellungsbesuch" / "besuch der
+    ausstellung"), or a word of *others* is *word* written together with another word of
+    *own* ("besuch" / "ausstellungsbesuch" when the first title also has "ausstellung").
+    A compound whose other part only one title has stays a different word:
+    "Wirtschaftsinformatik" is not "Informatik". Parts have at least `COMPOUND_PART_MIN`
+    letters."""
+    n = len(word)
+    if n < COMPOUND_PART_MIN:
+        return False
+    for other in others:
+        m = len(other)
+        if m > n + COMPOUND_PART_MIN:
+            if word in other and word in _compound_parts(other, own):
+                return True
+        elif COMPOUND_PART_MIN <= m <= n - COMPOUND_PART_MIN and word.endswith(other):
+            head = word[: n - m]
+            if head in others or (head.endswith("s") and head[:-1] in others):
+                return True
+    return False
+
+
+def _unmatched(words: frozenset[str], own: frozenset[str], others: frozenset[str]) -> bool:
+    """Whether some word of *words* (taken from a title whose words are *own*) has no
+    equal or near-equal word in *others*, nor is compounded from or into them
+    (`compound_match`)."""
     return any(
-        word not in others and not any(same_word(word, other) for other in others) for word in words
+        word not in others
+        and not any(same_word(word, other) for other in others)
+        and not compound_match(word, own, others)
+        for word in words
     )
 
 
@@ -349,21 +410,27 @@ def titles_contrast(a: Prepared, b: Prepared) -> bool:
     a_words, b_words = a.title_words.words, b.title_words.words
     a_extra = a_words - b_words - (b.context - a.context) - _LISTING_STEMS
     b_extra = b_words - a_words - (a.context - b.context) - _LISTING_STEMS
-    return _unmatched(a_extra, b_words) and _unmatched(b_extra, a_words)
+    return _unmatched(a_extra, a_words, b_words) and _unmatched(b_extra, b_words, a_words)
 
 
 def title_adds_subject(a: Prepared, b: Prepared) -> bool:
     """Whether one title names a subject the other lacks: "SchnupperUni" / "Schnupperuni
     Informatik für Schülerinnen", "Schülerlabore der RWTH" / "Schülerlabor Informatik der
-    RWTH": the longer title is a narrower offer of the same provider, not the same one."""
+    RWTH": the longer title is a narrower offer of the same provider, not the same one.
+
+    Subjects a title lists in parentheses, two or more of them, do not count: "Erneuerbare
+    Energie (Physik/Chemie/Biologie)" notes the school subjects the lab day serves, it is
+    not a narrower offer than "Erneuerbare Energie" (two such notes that differ still
+    make the titles contrast, see `titles_contrast`; one subject in parentheses still
+    counts: "Schnupperstudium (Informatik)")."""
     if a.title_words is None or b.title_words is None:
         return False
     a_words, b_words = a.title_words.words, b.title_words.words
-    a_extra = a_words - b_words - (b.context - a.context)
-    b_extra = b_words - a_words - (a.context - b.context)
+    a_extra = a_words - b_words - (b.context - a.context) - a.title_notes
+    b_extra = b_words - a_words - (a.context - b.context) - b.title_notes
     return bool(
-        (a_extra & _SUBJECT_STEMS and _unmatched(a_extra & _SUBJECT_STEMS, b_words))
-        or (b_extra & _SUBJECT_STEMS and _unmatched(b_extra & _SUBJECT_STEMS, a_words))
+        (a_extra & _SUBJECT_STEMS and _unmatched(a_extra & _SUBJECT_STEMS, a_words, b_words))
+        or (b_extra & _SUBJECT_STEMS and _unmatched(b_extra & _SUBJECT_STEMS, b_words, a_words))
     )
 
 
@@ -380,6 +447,27 @@ def _variants_misspelt(a: Prepared, b: Prepared) -> bool:
     )
 
 
+@lru_cache(maxsize=1 << 14)
+def _town_words(city_a: str, city_b: str) -> frozenset[str]:
+    """Stemmed words of two town names."""
+    return frozenset(stem(t) for t in f"{city_a} {city_b}".split())
+
+
+def _share_only_town(a: NameWords, b: NameWords, city_a: str, city_b: str) -> bool:
+    """Whether the only specific word two titles share is the name of a town they are in:
+    "MINT Paderborn" (a regional network) / "Goerdeler-Gymnasium Paderborn" (a school)
+    share the place, not the offer, so the titles are compared as if the town were a
+    generic word (`name_similarity`: most of both titles must agree; the variant,
+    contrast and subject rules still apply when they do)."""
+    towns = _town_words(city_a, city_b)
+    if a.words.isdisjoint(towns):  # the common case: no town in the title
+        return False
+    shared = a.words & b.words
+    if shared.isdisjoint(towns) or (shared & (a.specific | b.specific)) - towns:
+        return False
+    return not _share_misspelt(a, b)
+
+
 def _title_similarity(
     a: Prepared, b: Prepared, words: float | None = None
 ) -> tuple[float | None, str | None]:
@@ -394,6 +482,11 @@ def _title_similarity(
         or a.title_words.compact == b.title_words.compact  # "MINT 4 Girls" = "MINT4Girls"
     ):
         return title, None
+    if _share_only_town(a.title_words, b.title_words, a.city, b.city):
+        shared = a.title_words.words & b.title_words.words
+        title = _generic_overlap(a.title_words, b.title_words, shared)
+        if title <= 0.5:
+            return title, None
     if variants_conflict(a.title_variants, b.title_variants) and not _variants_misspelt(a, b):
         return 0.5, "variant"
     if _one_typo_apart(a.title_words.compact, b.title_words.compact):

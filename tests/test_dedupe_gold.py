@@ -16,25 +16,51 @@ that URI.
 The real samples hold few true duplicates and many hard negatives: one programme at
 several towns or campuses, one tour for several audiences, umbrella listings vs one of
 their offers. The first 213 pairs (8 positives) cover komm-mach-mint, the MINT-Orte
-Schwerpunkte, Angebote 2016 and the schools; three of their positives are missed, each
-for a reason the records show: one lab listed by two partner institutions (the provider
-gate; its records are as alike as those of "Guter Studienstart" at RWTH and at FH Aachen,
-which are two offers), and two MINT-Orte entries titled only by subjects or a category
-("Informatik, Mathematik, Physik & Technik" = the FIRST LEGO League of HANDS on
-TECHNOLOGY; ciT's study orientation = "MINT-Individual") whose titles share no specific
-word with the other listing.
+Schwerpunkte, Angebote 2016 and the schools. 81 pairs (27 positives) were added with the
+described Angebote of the MINT-Broschüre 2014 (source ``leipzig_mint_orte_angebote``): 11
+offers also on Angebote 2016 (same text there), the FIRST LEGO League on komm-mach-mint,
+and 15 Angebote whose place lists the same offer as a Schwerpunkt (same title, or the
+Schwerpunkt's fields name it: "Physik (Abiturstufe)" with the audience "Physikzirkel"; a
+Schwerpunkt keyed WaldBodenprojekt but titled "Energieprojekt"). A Schwerpunkt that is a
+subject area or lists several offers is an umbrella and labelled 0, as before. One pair
+was added later: the regional network "MINT Paderborn" vs the "Goerdeler-Gymnasium
+Paderborn" (0), which the rules had merged on the town name alone.
 
-81 pairs (27 positives) were added with the described Angebote of the MINT-Broschüre 2014
-(source ``leipzig_mint_orte_angebote``): 11 offers also on Angebote 2016 (same text
-there), the FIRST LEGO League on komm-mach-mint, and 15 Angebote whose place lists the
-same offer as a Schwerpunkt (same title, or the Schwerpunkt's fields name it: "Physik
-(Abiturstufe)" with the audience "Physikzirkel"; a Schwerpunkt keyed WaldBodenprojekt
-but titled "Energieprojekt"). A Schwerpunkt that is a subject area or lists several
-offers is an umbrella and labelled 0, as before. Most of these positives are hard: the
-Schwerpunkt table gives a short title and an audience written differently ("Klasse 5 -
-12" vs "Schüler/-innen der Klassen 5 - 12"); when they were labelled the rules found 4 of
-the 15 and 8 of the 12 others. That is why the recall floor went down from 0.62 to 0.48
-(and F1 from 0.76 to 0.65) while the rules did not change for worse.
+When the 2014 Angebote were added the rules found 17 of the 35 positives (recall 0.49,
+F1 0.65). Four rules, each with unit tests in ``tests/test_dedupe_recall_rules.py``, now
+find 22 (recall 0.63, F1 0.77, precision still 1.0): audience groups of two platforms are
+compared by overlap with the shorter list, not Jaccard (each platform names some of the
+groups: Tecnopedia, the Weihnachtswerkstatt, and with the next rules the UFZ days and the
+INSPIRATA visits); subjects a title gives in parentheses are notes, not a narrower offer
+("Erneuerbare Energie (Physik/Chemie/Biologie)"); a German compound and its two parts are
+the same words ("Betreuter Ausstellungsbesuch" / "Betreute Besuche der Ausstellung"); and
+titles whose only shared specific word is their town are compared as if it were generic
+(the Paderborn negative).
+
+13 positives stay missed, each for a reason the records show:
+
+* one lab listed by two partner institutions (MicroLAB): the provider gate; its records
+  are as alike as those of "Guter Studienstart" at RWTH and at FH Aachen, two offers (a
+  must-link in ``dedupe_overrides.yaml`` is where it belongs);
+* titles sharing no word: the FIRST LEGO League (komm-mach-mint, and the 2014 offer that
+  names neither organiser nor place) vs the MINT-Orte entry titled only by subjects
+  ("Informatik, Mathematik, Physik & Technik"); ciT's "MINT-Individual" (2016) vs its
+  study orientation (Schwerpunkt and 2014 offer); "WALD- UND BODENPROJEKT" vs the
+  Schwerpunkt mistitled "Energieprojekt"; "TAKE A WALK FOR THE WILD" vs "Artenschutz /
+  Biotopschutz Organisation und Durchführung von Sponsorenläufen …"; "PHYSIKZIRKEL" and
+  "PROJEKTTAGE / EXKURSIONEN" vs the Schwerpunkte "Physik (Abiturstufe)" and "Geographie
+  (Sekundarstufe I und II)", which name the offer only in their audience field;
+* titles sharing only a generic word: INSPIRATA's "THEMATISCHE WORKSHOPS" vs "Workshops"
+  (similarity 0.44; their descriptions are nearly the same, but descriptions are not
+  compared, and ``core.score_arrays`` drops pairs under the title gate before scoring);
+* titles where each side has words the other lacks (the contrast rule that keeps
+  "Lebensraum Wald" / "Lebensraum Wiese" apart): ciT's "STUDIENORIENTIERUNG FÜR
+  SCHÜLER/-INNEN AN GYMNASIEN IM MINT-BEREICH" vs "Berufs- und Studienorientierung
+  Studienorientierung MINT"; "UMWELT-MEDIENKISTEN" vs "Medienkisten für den pädagogischen
+  Einsatz in Kindergarten, Schule und außerschulische Bildung"; and Wilderness
+  International's "ALS UMWELTBOTSCHAFTER IN DIE TEMPERIERTEN REGENWÄLDER WESTKANADAS" vs
+  "Naturerleben / Exkursionen Stipendiatenreisen an Kanadas Westküste … Umweltbotschafter
+  …" (title similarity 0.55, under the gate).
 
 Print the scores: ``.venv/bin/python tests/test_dedupe_gold.py``.
 """
@@ -60,8 +86,8 @@ from dedupe.testing import SimpleOffer
 
 DATA = Path(__file__).parent / "data" / "dedupe"
 PRECISION_FLOOR = 1.0
-RECALL_FLOOR = 0.48
-F1_FLOOR = 0.65
+RECALL_FLOOR = 0.62
+F1_FLOOR = 0.77
 
 
 def _records() -> dict[tuple[str, str], SimpleOffer]:
@@ -86,7 +112,7 @@ def _pairs() -> list[dict[str, str]]:
 
 def test_gold_set_is_well_formed() -> None:
     records, pairs = _records(), _pairs()
-    assert len(pairs) >= 290
+    assert len(pairs) >= 295
     seen = set()
     for row in pairs:
         a = (row["a_source_id"], row["a_source_key"])
@@ -164,6 +190,7 @@ def test_clustered_precision_recall_f1_floors() -> None:
         "SummerBYTE & BioBYTE",
         "museum listing (MPI named as organiser)",
         "but the INSPIRATA museum vs the institute's school talks",
+        "the titles share only the town name",
     ],
 )
 def test_named_hard_negatives_hold(note_part: str) -> None:
