@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import gc
-from collections import Counter
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -14,7 +13,7 @@ from rapidfuzz import fuzz, process
 from dedupe.blocking import BlockingConfig, candidate_arrays
 from dedupe.clustering import MIN_LINK, assign_ids, cluster_indices
 from dedupe.keys import city_matches
-from dedupe.merge import MergedField, merge_offers
+from dedupe.merge import MergedField, merge_offers, merge_single
 from dedupe.model import NameWords, OfferLike, Prepared, prepare, prepare_all
 from dedupe.overrides import Overrides
 from dedupe.providers import resolve_providers, with_resolved_providers
@@ -461,7 +460,8 @@ def _cluster_offers(
     report: dict[str, int],
 ) -> list[Cluster]:
     # provider_ref resolution (dedupe.providers): compare with the resolved provider name.
-    prepared = prepare_all(with_resolved_providers(offers))
+    named = with_resolved_providers(offers)
+    prepared = prepare_all(named)
     left, right = candidate_arrays(prepared, blocking)
     kept: list[Cluster] = []
     if previous_clusters is not None and changed_keys is not None:
@@ -510,7 +510,7 @@ def _cluster_offers(
     ids = assign_ids(
         member_lists, {m: cid for m, cid in previous.items() if cid not in kept_ids}, kept_ids
     )
-    provider_ids = resolve_providers(offers)
+    provider_ids = resolve_providers(named, refs_resolved=True)
     clusters: list[Cluster] = [
         Cluster(
             id=c.id,
@@ -519,20 +519,27 @@ def _cluster_offers(
         )
         for c in kept
     ]
-    for cid, group in zip(ids, groups, strict=True):
+    # The clusters are merged in the order of their first offer, which reads the offers
+    # in memory order (in cluster order it is about 25% slower at 100k offers), and
+    # listed in cluster order.
+    first = [subset[group[0]] if len(group) == 1 else subset[min(group)] for group in groups]
+    built: dict[int, Cluster] = {}
+    for g in sorted(range(len(groups)), key=first.__getitem__):
+        group = groups[g]
         if len(group) == 1:  # most clusters: no ordering, no vote on the provider
-            offer = offers[subset[group[0]]]
+            offer = offers[first[g]]
             member = (offer.source_id, offer.source_key)
-            fields = merge_offers((offer,), priority)
+            fields = merge_single(offer)
             provider_id = provider_ids.get(member)
             fields["provider_id"] = MergedField(provider_id, {keys[group[0]]: provider_id}, False)
-            clusters.append(Cluster(id=cid, members=[member], fields=fields))
+            built[g] = Cluster(ids[g], [member], fields)
             continue
         ordered = sorted((subset[i] for i in group), key=lambda i: (prepared[i].key, i))
         members = sorted({(offers[i].source_id, offers[i].source_key) for i in ordered})
         fields = merge_offers([offers[i] for i in ordered], priority)
         fields["provider_id"] = _provider_field(members, provider_ids)
-        clusters.append(Cluster(id=cid, members=members, fields=fields))
+        built[g] = Cluster(ids[g], members, fields)
+    clusters.extend(built[g] for g in range(len(groups)))
     if kept:
         clusters.sort(key=lambda c: (min(f"{sid}:{skey}" for sid, skey in c.members), c.id))
     return clusters
@@ -543,6 +550,12 @@ def _provider_field(
 ) -> MergedField:
     """The provider entity of a cluster: the id most members have (ties: smallest id)."""
     sources = {f"{sid}:{skey}": provider_ids.get((sid, skey)) for sid, skey in members}
-    given = Counter(v for v in sources.values() if v is not None)
-    value = min(given, key=lambda v: (-given[v], v)) if given else None
+    given: dict[str, int] = {}
+    for v in sources.values():
+        if v is not None:
+            given[v] = given.get(v, 0) + 1
+    if len(given) > 1:
+        value: str | None = min(given, key=lambda v: (-given[v], v))
+    else:
+        value = next(iter(given), None)
     return MergedField(value=value, sources=sources, conflict=len(given) > 1)

@@ -12,11 +12,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from dedupe.model import OfferLike, member_key
 
-__all__ = ["LIST_FIELDS", "SCALAR_FIELDS", "MergedField", "merge_offers"]
+__all__ = ["LIST_FIELDS", "SCALAR_FIELDS", "MergedField", "merge_offers", "merge_single"]
 
 #: Fields merged by choosing one value.
 SCALAR_FIELDS: tuple[str, ...] = (
@@ -95,14 +96,15 @@ def _pick(values: Sequence[Any], present: list[int], ranks: list[int]) -> tuple[
     groups: dict[Any, list[int]] = {}
     for n in present:
         groups.setdefault(_group_key(values[n]), []).append(n)
-
-    def best_in(indices: list[int]) -> tuple[int, bool, int, int]:
-        return min((ranks[n], _shouting(values[n]), -len(str(values[n])), n) for n in indices)
-
+    # each member's tie-break key, computed once
+    order = {
+        n: (ranks[n], _shouting(v := values[n]), -len(v if v.__class__ is str else str(v)), n)
+        for n in present
+    }
     if len(groups) == 1:
-        return values[best_in(present)[3]], False
-    chosen = min(groups.values(), key=lambda idx: (-len(idx), best_in(idx)))
-    return values[best_in(chosen)[3]], True
+        return values[min(order.values())[3]], False
+    chosen = min((-len(idx), min(map(order.__getitem__, idx))) for idx in groups.values())
+    return values[chosen[1][3]], True
 
 
 def _shouting(value: Any) -> bool:
@@ -115,32 +117,62 @@ def merge_offers(
 ) -> dict[str, MergedField]:
     """Merge the members of one cluster (in member order) into canonical fields."""
     if len(offers) == 1:
-        return _single(offers[0])
+        return merge_single(offers[0])
     keys = [member_key(o) for o in offers]
     if len(set(keys)) < len(keys):
         raise ValueError("merge_offers: two members have the same source_id:source_key")
     rank = {source: n for n, source in enumerate(priority)}
     ranks = [rank.get(o.source_id, len(rank)) for o in offers]
     uniform = len(set(ranks)) == 1
+    count = len(offers)
+    last = count - 1
     fields: dict[str, MergedField] = {}
     rows = [[getattr(o, name, None) for name in SCALAR_FIELDS] for o in offers]
     for name, values in zip(SCALAR_FIELDS, zip(*rows, strict=True), strict=True):
-        present = [n for n, v in enumerate(values) if v is not None and not _empty(v)]
-        if len(present) < 2:  # nothing to choose from
-            value, conflict = (values[present[0]] if present else None), False
+        missing = values.count(None)
+        if missing >= last:  # at most one member gives a value: nothing to choose from
+            value = None
+            if missing == last:
+                for given in values:
+                    if given is not None:
+                        if given.__class__ in _ATOMIC or not _empty(given):
+                            value = given
+                        break
+            conflict = False
         elif (
             uniform
-            and (value := values[present[0]]).__class__ is str
-            and all(values[n] == value for n in present)
-        ):  # one text from members of equal rank: the first member's
-            conflict = False
+            and not missing
+            and (first := values[0]).__class__ is str
+            and values.count(first) == count
+            and first.strip().casefold() not in _EMPTY_STRINGS
+        ):  # one text, from every member (of equal rank)
+            value, conflict = first, False
         else:
-            value, conflict = _pick(values, present, ranks)
+            present = [
+                n
+                for n, v in enumerate(values)
+                if v is not None
+                and (
+                    v.strip().casefold() not in _EMPTY_STRINGS
+                    if v.__class__ is str
+                    else v.__class__ in _ATOMIC or not _empty(v)
+                )
+            ]
+            if len(present) < 2:
+                value, conflict = (values[present[0]] if present else None), False
+            elif uniform and _all_same(values, present):
+                # one value from members of equal rank: the first member's
+                value, conflict = values[present[0]], False
+            else:
+                value, conflict = _pick(values, present, ranks)
         fields[name] = MergedField(value, dict(zip(keys, values, strict=True)), conflict)
     # Coordinates come as a pair from one member.
     points = [(getattr(o, "lat", None), getattr(o, "lon", None)) for o in offers]
     present = [n for n, p in enumerate(points) if p[0] is not None and p[1] is not None]
-    point, conflict = _pick(points, present, ranks)
+    if len(present) > 1 and uniform and _all_same_points(points, present):
+        point, conflict = points[present[0]], False
+    else:
+        point, conflict = _pick(points, present, ranks)
     lat, lon = point if point is not None else (None, None)
     fields["lat"] = MergedField(lat, {k: p[0] for k, p in zip(keys, points, strict=True)}, conflict)
     fields["lon"] = MergedField(lon, {k: p[1] for k, p in zip(keys, points, strict=True)}, conflict)
@@ -158,20 +190,55 @@ def merge_offers(
     return fields
 
 
-def _single(offer: OfferLike) -> dict[str, MergedField]:
+#: Types whose values are never empty (see `_empty`).
+_ATOMIC = frozenset({int, bool, float, date})
+#: Types whose equal values also print the same (`_pick` breaks ties by printed length).
+_PLAIN_TYPES = frozenset({int, bool, date})
+
+
+def _all_same(values: Sequence[Any], present: list[int]) -> bool:
+    """Whether ``values[n] for n in present`` are equal and would all print alike, so
+    `_pick` would take the first of them (among members of equal rank) without conflict."""
+    first = values[present[0]]
+    kind = first.__class__
+    if kind is str:  # what equals a given text is given: count them all
+        return values.count(first) == len(present)
+    if kind in _PLAIN_TYPES or (kind is float and first != 0.0):  # 0.0 == -0.0
+        return all(values[n].__class__ is kind and values[n] == first for n in present)
+    return False
+
+
+def _all_same_points(points: Sequence[tuple[Any, Any]], present: list[int]) -> bool:
+    """`_all_same` for coordinate pairs (floats, not 0: those print alike when equal)."""
+    lat, lon = first = points[present[0]]
+    if lat.__class__ is not float or lon.__class__ is not float or not lat or not lon:
+        return False
+    return all(
+        (p := points[n])[0].__class__ is float and p[1].__class__ is float and p == first
+        for n in present
+    )
+
+
+def merge_single(offer: OfferLike) -> dict[str, MergedField]:
     """`merge_offers` for a one-member cluster (the common case, kept fast)."""
     key = member_key(offer)
     fields: dict[str, MergedField] = {}
-    for name in (*SCALAR_FIELDS, "lat", "lon"):
+    for name in SCALAR_FIELDS:
         value = getattr(offer, name, None)
-        fields[name] = MergedField(
-            None if value is None or _empty(value) else value, {key: value}, False
-        )
-    if fields["lat"].value is None or fields["lon"].value is None:
-        fields["lat"].value = fields["lon"].value = None
+        if value is None or value.__class__ in _ATOMIC:
+            chosen = value
+        elif value.__class__ is str:
+            chosen = None if value.strip().casefold() in _EMPTY_STRINGS else value
+        else:
+            chosen = None if _empty(value) else value
+        fields[name] = MergedField(chosen, {key: value}, False)
+    lat, lon = getattr(offer, "lat", None), getattr(offer, "lon", None)
+    point = lat is not None and lon is not None and not _empty(lat) and not _empty(lon)
+    fields["lat"] = MergedField(lat if point else None, {key: lat}, False)
+    fields["lon"] = MergedField(lon if point else None, {key: lon}, False)
     for name in LIST_FIELDS:
         values = list(getattr(offer, name, None) or [])
-        fields[name] = MergedField(sorted(set(values)), {key: values}, False)
+        fields[name] = MergedField(sorted(set(values)) if values else [], {key: values}, False)
     girls = bool(getattr(offer, "girls", False))
     fields["girls"] = MergedField(girls, {key: girls}, False)
     fields["platforms"] = MergedField([offer.source_id], {key: offer.source_id}, False)
