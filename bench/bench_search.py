@@ -5,11 +5,35 @@ Usage::
     python bench/bench_search.py --docs 100000
     python bench/bench_search.py --docs 1000000 --var-dir /tmp/bench1m --http
     python bench/bench_search.py --docs 1000000 --var-dir /tmp/bench1m --http --no-in-process
+    python bench/bench_search.py --docs 1000000 --corpus uniform --var-dir /tmp/uniform1m
 
-Synthetic German offers (titles and descriptions from a small vocabulary, 1-3 subjects,
-1-2 formats, a state, 1-2 platforms, one of 8,000 places in Germany or none, ages or
-grades, dates for 60 %) are indexed once; with ``--var-dir`` the index is kept in
-``VAR_DIR/index`` and reused when it holds the same number of documents.
+A synthetic catalogue of ``--docs`` German offers is indexed once; with ``--var-dir`` the
+index is kept in ``VAR_DIR/index`` and reused when it holds the same number of documents of
+the same corpus (``VAR_DIR/corpus.txt`` names it; an index without that file is taken to
+hold the uniform corpus, which was the only one before). ``--corpus`` (details and the
+query mixes in ``bench/search_corpus.py``):
+
+- ``real`` (the default): the demo catalogue recombined. Its entries (``mintsuche demo
+  --no-serve``, built from the project's snapshots into ``VAR_DIR/demo`` if missing, read
+  back from its cluster and offer tables with the rebuild's own ``SearchDoc`` function)
+  are drawn at random: title, facets, place and ages from one entry, the description from
+  another, the free/girls flags from a third; the place jittered by a few km or one of
+  8,000 random places, dates shifted. Word frequencies, text lengths and the facet and
+  flag distributions follow the real data (in the demo: descriptions for about an eighth
+  of the entries, 4 % free, no girls-only or dated entries). The queries are what
+  visitors type: the 30 queries of ``tests/test_relevance.py``, prefixes of their words,
+  typos, two-word combinations and the empty query; the subject and Bundesland filters
+  take values as often as they occur. The run prints the share of documents the words of
+  a query match; measured: median 0.8 %, 90th percentile 11 %, as in the demo catalogue
+  itself (0.7 % and 11 %), against 39 % and 78 % for the uniform corpus. This corpus
+  exists because the costs of the search grow with the number of matching documents
+  (facet counting above all). With these statistics many requests with the 3 filters
+  find little (at 1M: median 10 results, none for 39 %; only 4 % of the entries are free).
+- ``uniform``: titles of 3 and descriptions of 25 words drawn uniformly from a vocabulary
+  of 62 words, 1-3 subjects, 1-2 formats, a state, 1-2 platforms, one of 8,000 places or
+  none, ages or grades, dates for 60 %, 40 % free; queries from the same 62 words. Every
+  query word matches about a third of all documents: the pessimistic worst case, kept
+  for comparison with earlier figures.
 
 In process, the same queries run in three ways, interleaved, and p50/p95/p99 are printed:
 
@@ -32,18 +56,21 @@ on loopback from ``VAR_DIR`` and ``wrk`` (``apt-get install wrk``; the load test
 without it) requests ``/suche?...`` URLs with the same 3 filters for ``--seconds``;
 requests/s, latency percentiles and the CPU time per request of the server (master +
 workers, from ``/proc``) and of ``wrk`` are printed. The site also passes "today" (past
-events drop out), parses the request and renders the page. 2,000 URLs (1,611 distinct) are
-cycled, and the workers' cache of counts is switched off (a gunicorn ``post_fork`` hook), so
-every request is a miss and computes its counts. (Before, the cache stayed on: each worker
-keeps 1,024 requests, and with the URLs split over 2 workers about a third of the requests
-of a 20 s run were hits, more the longer it ran.) ``--counts-cache`` leaves it on. With 2
-cores shared by both workers and ``wrk``, requests/s is at most about 2,000 ms divided by
-the CPU milliseconds per request; the CPU figures change less with the machine's load than
-requests/s do (other processes: see the load average printed with them).
+events drop out), parses the request and renders the page. 2,000 URLs are cycled (1,611
+distinct with the uniform corpus, 1,529 with the real one), and the workers' cache of
+counts is switched off (a gunicorn ``post_fork`` hook), so every request is a miss and
+computes its counts. (Before, the cache stayed on: each worker keeps 1,024 requests, and
+with the URLs split over 2 workers about a third of the requests of a 20 s run were hits,
+more the longer it ran.) ``--counts-cache`` leaves it on. With 2 cores shared by both
+workers and ``wrk``, requests/s is at most about 2,000 ms divided by the CPU milliseconds
+per request; the CPU figures change less with the machine's load than requests/s do
+(other processes: see the load average printed with them).
 
-Build the 1M index once into a directory outside the repository and reuse it
-(``--var-dir /work/benchdata/search1m``); it is rebuilt when the schema changes. A change of
-the build alone (storage order, synonym groups) needs the directory removed first.
+Build the 1M indexes once into directories outside the repository and reuse them
+(``--var-dir /work/benchdata/real1m``, ``--corpus uniform --var-dir
+/work/benchdata/search1m``); an index is rebuilt when the schema or the corpus changes
+(for ``real``: also when the demo catalogue in ``VAR_DIR/demo`` differs). A change of the
+build alone (storage order, synonym groups) needs the directory removed first.
 """
 
 from __future__ import annotations
@@ -60,9 +87,9 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import replace
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -70,79 +97,22 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from catalog import search as S  # noqa: E402
-from catalog.search import SearchDoc, SearchIndex, SearchQuery  # noqa: E402
+from catalog.search import SearchIndex, SearchQuery  # noqa: E402
 
-WORDS = (
-    "Roboter Robotern Roboterbau programmieren Programmierkurs Schüler Schülerinnen Mädchen "
-    "Chemie Labor Experimente Physik Sterne Sternwarte Mathematik Knobeln Wettbewerb "
-    "Ferien Sommerferien Herbstferien Umwelt Wald Wasser Klima Technik Elektronik löten "
-    "Informatik Python Scratch Spiele Museum Ausstellung Führung Biologie Tiere Pflanzen "
-    "Geologie Gesteine Mineralien Universität Hochschule Schule Gymnasium Kinder Jugendliche "
-    "Workshop Kurs AG Camp Straße Werkstatt Forschung entdecken bauen verstehen messen"
-).split()
-CITIES = "Leipzig Dresden Chemnitz Halle Magdeburg Jena Erfurt Gera Weimar Freiberg".split()
-STATES = ["Sachsen", "Sachsen-Anhalt", "Thüringen", "Berlin", "Bayern", "Hessen"]
-SUBJECTS = "mathematik informatik biologie chemie physik technik umwelt astronomie".split()
-FORMATS = "schuelerlabor workshop ag ferien wettbewerb museum veranstaltung mentoring".split()
-PLATFORMS = [f"platform_{i}" for i in range(12)]
-TYPOS = ["Phisik", "Informatk", "Robtoer", "Mahtematik", "Expreimente"]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from search_corpus import Corpus, RealCorpus, UniformCorpus, demo_docs  # noqa: E402
+
 TODAY = date(2026, 11, 26)
 LEIPZIG = (51.3397, 12.3731)
+CORPORA = ("real", "uniform")
 
 
-def make_places(rng: random.Random, n: int = 8000) -> list[tuple[float, float]]:
-    """Distinct places in Germany's bounding box (about as many as postcode areas)."""
-    return [(round(rng.uniform(47.3, 55.0), 4), round(rng.uniform(5.9, 15.0), 4)) for _ in range(n)]
-
-
-def make_docs(n: int, rng: random.Random) -> Iterator[SearchDoc]:
-    places = make_places(rng)
-    for i in range(n):
-        age = rng.randint(6, 16)
-        place = rng.choice(places) if rng.random() < 0.9 else None
-        start = TODAY + timedelta(days=rng.randint(-200, 400)) if rng.random() < 0.6 else None
-        grades = rng.random() < 0.3
-        yield SearchDoc(
-            cluster_id=f"c{i:08d}",
-            title=" ".join(rng.sample(WORDS, 3)),
-            provider=f"{rng.choice(['Verein', 'Universität', 'Schule'])} {rng.choice(CITIES)}",
-            city=rng.choice(CITIES),
-            bundesland=rng.choice(STATES),
-            subjects=rng.sample(SUBJECTS, rng.randint(1, 3)),
-            formats=rng.sample(FORMATS, rng.randint(1, 2)),
-            platforms=rng.sample(PLATFORMS, rng.randint(1, 2)),
-            description=" ".join(rng.choices(WORDS, k=25)),
-            lat=place[0] if place else None,
-            lon=place[1] if place else None,
-            age_min=None if grades else age,
-            age_max=None if grades else age + rng.randint(1, 6),
-            grade_min=age - 6 if grades else None,
-            grade_max=age - 6 + rng.randint(1, 4) if grades else None,
-            free=rng.random() < 0.4,
-            girls=rng.random() < 0.1,
-            start=start,
-            end=start + timedelta(days=rng.randint(0, 10)) if start else None,
-        )
-
-
-def filtered_query(rng: random.Random) -> SearchQuery:
-    """A query with 3 filters set: subject, Bundesland, free of charge."""
-    kind = rng.random()
-    if kind < 0.4:
-        q = rng.choice(WORDS)
-    elif kind < 0.6:
-        q = rng.choice(WORDS)[: rng.randint(3, 5)]
-    elif kind < 0.85:
-        q = " ".join(rng.sample(WORDS, 2))
-    else:
-        q = ""
-    return SearchQuery(
-        q=q,
-        subjects=[rng.choice(SUBJECTS)],
-        bundesland=[rng.choice(STATES)],
-        free=True,
-        page=rng.choice([1, 1, 1, 2, 5]),
-    )
+def make_corpus(name: str, var_dir: Path) -> Corpus:
+    """The corpus ``name``; ``real`` reads the demo catalogue in ``VAR_DIR/demo`` (built
+    there with ``mintsuche demo --no-serve`` if missing)."""
+    if name == "uniform":
+        return UniformCorpus()
+    return RealCorpus(demo_docs(var_dir / "demo"))
 
 
 def bare(index: SearchIndex, query: SearchQuery) -> int:
@@ -189,26 +159,62 @@ def timed(fn: Callable[[], object], cpu: list[float] | None = None) -> float:
     return (time.perf_counter() - started) * 1000
 
 
-def open_or_build(var_dir: Path, n: int) -> SearchIndex:
-    index_dir = var_dir / "index"
+def open_or_build(var_dir: Path, n: int, corpus: Corpus) -> SearchIndex:
+    """The index of ``n`` documents of ``corpus`` in ``VAR_DIR/index``, reused when it holds
+    as many documents of the same corpus (``VAR_DIR/corpus.txt``; an index without that
+    file predates the option and holds the uniform corpus), else built again."""
+    index_dir, marker_file = var_dir / "index", var_dir / "corpus.txt"
     if SearchIndex.exists(index_dir):
+        held = marker_file.read_text().strip() if marker_file.exists() else "uniform"
         try:
             index = SearchIndex.open(index_dir)
         except S.IndexOutdatedError:
             print(f"index: {index_dir} has an older schema; rebuilding")
         else:
-            if index.num_docs == n:
-                print(f"index: reusing {n} docs in {index_dir}")
+            if index.num_docs == n and held == corpus.marker:
+                print(f"index: reusing {n} docs ({held}) in {index_dir}")
                 return index
+            print(f"index: {index_dir} holds {index.num_docs} docs ({held}); rebuilding")
+    marker_file.unlink(missing_ok=True)
     started = time.perf_counter()
-    index = SearchIndex.build(index_dir, make_docs(n, random.Random(42)))
-    print(f"index: built {n} docs in {time.perf_counter() - started:.1f} s ({index_dir})")
+    index = SearchIndex.build(index_dir, corpus.docs(n, random.Random(42)))
+    marker_file.write_text(corpus.marker + "\n")
+    print(
+        f"index: built {n} docs ({corpus.marker}) in {time.perf_counter() - started:.1f} s "
+        f"({index_dir})"
+    )
     return index
 
 
-def in_process(index: SearchIndex, n_queries: int) -> None:
+def match_shares(index: SearchIndex, texts: list[str]) -> str:
+    """Median and 90th percentile, over ``texts`` (non-empty ones, repeats counted), of the
+    share of documents their words match (the bare engine query, no filters)."""
+    counts: dict[str, int] = {}
+    shares = []
+    for text in texts:
+        if text.strip():
+            if text not in counts:
+                counts[text] = bare(index, SearchQuery(q=text))
+            shares.append(counts[text] / index.num_docs)
+    return (
+        f"median {pct(shares, 0.5):.2%}, p90 {pct(shares, 0.9):.2%} of {index.num_docs} docs "
+        f"({len(shares)} non-empty queries, {len(counts)} distinct)"
+    )
+
+
+def in_process(index: SearchIndex, n_queries: int, corpus: Corpus, var_dir: Path) -> None:
     rng = random.Random(7)
-    queries = [filtered_query(rng) for _ in range(n_queries)]
+    queries = [corpus.filtered_query(rng) for _ in range(n_queries)]
+    texts = [q.q for q in queries]
+    found = [bare(index, q) for q in queries]
+    print(
+        f"results of the {n_queries} queries with 3 filters: median {pct(found, 0.5)}, "
+        f"p90 {pct(found, 0.9)}, none for {sum(not f for f in found) / len(found):.0%}"
+    )
+    print(f"query words match ({corpus.name} corpus): {match_shares(index, texts)}")
+    if isinstance(corpus, RealCorpus):
+        demo = SearchIndex.open(var_dir / "demo" / "index")
+        print(f"query words match (demo catalogue): {match_shares(demo, texts)}")
     index.counts_cache_size = 0  # every request computes its counts
     for query in queries[:50]:  # warm up
         index.search(query)
@@ -236,17 +242,17 @@ def in_process(index: SearchIndex, n_queries: int) -> None:
         # what the site asks: the same requests with "today" (past events drop out)
         "3 filters + today (site)": lambda i: replace(queries[i], today=TODAY),
         "radius 50 km, by distance": lambda i: SearchQuery(
-            q=rng.choice(WORDS), near=LEIPZIG, radius_km=50, sort="distance", page=1 + i % 3
+            q=corpus.word(rng), near=LEIPZIG, radius_km=50, sort="distance", page=1 + i % 3
         ),
         "by next date": lambda i: SearchQuery(
-            q=rng.choice(WORDS), subjects=[rng.choice(SUBJECTS)], sort="date", today=TODAY
+            q=corpus.word(rng), subjects=[rng.choice(corpus.subjects)], sort="date", today=TODAY
         ),
-        "typo + suggestion": lambda i: SearchQuery(q=TYPOS[i % len(TYPOS)]),
+        "typo + suggestion": lambda i: SearchQuery(q=corpus.typos[i % len(corpus.typos)]),
         # filters the storage order does not group (see SearchIndex.build)
         "subject+format+age filters": lambda i: SearchQuery(
-            q=rng.choice(WORDS),
-            subjects=[rng.choice(SUBJECTS)],
-            formats=[rng.choice(FORMATS)],
+            q=corpus.word(rng),
+            subjects=[rng.choice(corpus.subjects)],
+            formats=[rng.choice(corpus.formats)],
             age=rng.randint(6, 16),
         ),
     }
@@ -264,11 +270,11 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def urls(n: int) -> list[str]:
+def urls(n: int, corpus: Corpus) -> list[str]:
     rng = random.Random(11)
     out = []
     for _ in range(n):
-        q = filtered_query(rng)
+        q = corpus.filtered_query(rng)
         params = {"q": q.q, "fach": q.subjects[0], "land": q.bundesland[0], "kostenlos": "1"}
         out.append("/suche?" + urlencode(params))
     return out
@@ -344,6 +350,7 @@ def _cpu_seconds(pid: int) -> float:
 
 def over_http(
     var_dir: Path,
+    corpus: Corpus,
     seconds: int,
     connections: int,
     worker_class: str = GUNICORN_WORKER_CLASS,
@@ -367,7 +374,7 @@ def over_http(
     server = subprocess.Popen(gunicorn, env=env, cwd=ROOT, start_new_session=True)
     try:
         base = f"http://127.0.0.1:{port}"
-        paths = urls(2000)
+        paths = urls(2000, corpus)
         _wait_ready(base + paths[0])
         for path in paths[:200]:  # warm both workers
             _get(base + path)
@@ -389,7 +396,8 @@ def over_http(
             rps = int(reqs) / (int(dur_us) / 1e6)
             print(
                 f"http (gunicorn 2 {worker_class} workers, wrk -t2 -c{connections} -d{seconds}s, "
-                f"/suche with 3 filters, counts cache {'on' if counts_cache else 'off'}): "
+                f"/suche with 3 filters, {corpus.name} corpus, "
+                f"counts cache {'on' if counts_cache else 'off'}): "
                 f"{rps:.0f} req/s, p50 {float(p50) / 1000:.1f} ms, "
                 f"p95 {float(p95) / 1000:.1f} ms, p99 {float(p99) / 1000:.1f} ms, "
                 f"errors {errors}; CPU per request: server "
@@ -432,6 +440,9 @@ def _wait_ready(url: str) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--docs", type=int, default=100_000)
+    parser.add_argument(
+        "--corpus", choices=CORPORA, default="real", help="synthetic catalogue (see above)"
+    )
     parser.add_argument("--queries", type=int, default=1000)
     parser.add_argument("--var-dir", type=Path, default=None, help="keep/reuse the index here")
     parser.add_argument("--http", action="store_true", help="also load-test the site")
@@ -445,11 +456,15 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         var_dir = args.var_dir or Path(tmp)
-        index = open_or_build(var_dir, args.docs)
+        corpus = make_corpus(args.corpus, var_dir)
+        index = open_or_build(var_dir, args.docs, corpus)
         if not args.no_in_process:
-            in_process(index, args.queries)
+            in_process(index, args.queries, corpus, var_dir)
         if args.http:
-            over_http(var_dir, args.seconds, args.connections, args.worker_class, args.counts_cache)
+            over_http(
+                var_dir, corpus, args.seconds, args.connections, args.worker_class,
+                args.counts_cache,
+            )  # fmt: skip
 
 
 if __name__ == "__main__":
