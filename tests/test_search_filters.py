@@ -4,6 +4,9 @@ typo corrections ("Meinten Sie …?") and the new hit fields."""
 from __future__ import annotations
 
 import math
+import os
+import subprocess
+import sys
 from datetime import date
 from pathlib import Path
 
@@ -159,9 +162,7 @@ def test_date_sort_upcoming_then_past_then_undated(index: SearchIndex) -> None:
     assert order[4:6] == ["p03", "p07"]
     assert set(order[6:]) == {"p05", "p06", "p08", "p09"}
     for per_page in (1, 3, 4):
-        assert (
-            all_pages(index, per_page, sort="date", today=TODAY, include_past=True) == order
-        )
+        assert all_pages(index, per_page, sort="date", today=TODAY, include_past=True) == order
 
 
 def test_past_events_drop_out_when_today_is_given(index: SearchIndex) -> None:
@@ -302,3 +303,30 @@ def test_index_of_another_schema_is_reported_not_searched(tmp_path: Path) -> Non
     assert issubclass(IndexOutdatedError, IndexNotFoundError)
     fresh = SearchIndex.build(tmp_path, [doc("a", "Physik")])  # a rebuild fixes it
     assert fresh.search(SearchQuery(q="Physik")).total == 1
+
+
+def test_search_doc_description_does_not_depend_on_the_hash_seed() -> None:
+    # Equally long descriptions of one cluster's members: the index must get the same one
+    # in every process (set iteration order changes with PYTHONHASHSEED).
+    script = (
+        "from webapp.pipeline import _search_doc\n"
+        "from normalize.record import NormalizedOffer\n"
+        "row = {'id': 'c1', 'title': 'T', 'provider': None, 'city': None, 'plz': None,"
+        " 'bundesland': None, 'subjects': [], 'formats': [], 'platforms': ['s'],"
+        " 'lat': None, 'lon': None}\n"
+        "texts = [f'Beschreibung {c}' for c in 'ABCDEFGH']\n"
+        "members = [NormalizedOffer(source_id='s', source_key=t, title='T', description=t)"
+        " for t in texts]\n"
+        "print(_search_doc(row, members).description)\n"
+    )
+    chosen = {
+        subprocess.run(
+            [sys.executable, "-c", script],
+            env={**os.environ, "PYTHONHASHSEED": str(seed)},
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        for seed in range(6)
+    }
+    assert chosen == {"Beschreibung H"}

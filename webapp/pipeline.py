@@ -160,7 +160,9 @@ def _search_doc(row: dict[str, Any], members: list[NormalizedOffer]) -> SearchDo
     ages_max = [m.age_max for m in members if m.age_max is not None]
     grades_min = [m.grade_min for m in members if m.grade_min is not None]
     grades_max = [m.grade_max for m in members if m.grade_max is not None]
-    descriptions = sorted({m.description for m in members if m.description}, key=len)
+    descriptions = sorted(
+        {m.description for m in members if m.description}, key=lambda d: (len(d), d)
+    )
     # the members' earliest date range (a series listed on several platforms shares it)
     dated = sorted((m.start or m.end, m.end or m.start) for m in members if m.start or m.end)
     start, end = dated[0] if dated else (None, None)
