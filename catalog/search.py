@@ -24,8 +24,10 @@ term is looked up through its skip list; a word matches through
 
 - its stem in ``text`` (all text fields in one field), for a compound all of its parts;
 - or, for a word of a synonym group (``catalog/data/synonyms.yaml``), the group token in
-  ``syn`` instead: each entry holds ``g<n>`` for every group one of whose members occurs
-  in its text (computed at build time), so the word and all its synonyms are one term;
+  ``syn`` instead: each entry holds the token of every group one of whose members occurs
+  in its text (computed at build time; named by the group's members, so an edit of the
+  file never makes an older index match the wrong group), so the word and all its
+  synonyms are one term;
 - for the last word, if the index does not hold it as a whole word (typed half, 3+
   characters), its beginning: ``pre`` holds the beginnings (3..30 characters) of the
   folded words of every field but the description ("Robo" finds "Roboter"); a typed-out
@@ -102,6 +104,7 @@ not raise for any user input.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import html
 import json
 import math
@@ -414,8 +417,14 @@ SYNONYMS = _load_synonyms()
 @dataclass(frozen=True)
 class _Groups:
     """Synonym groups as the index holds them: a document whose text contains all stems of
-    some member of group ``n`` gets the token ``g<n>`` in :data:`SYNONYM_FIELD`, so a query
-    word from a group matches through one term instead of one per synonym and field."""
+    some member of group ``n`` gets the group's token (:func:`_group_token`) in
+    :data:`SYNONYM_FIELD`, so a query word from a group matches through one term instead
+    of one per synonym and field.
+
+    A group's token is named by its members, not by its place in the file: after an edit
+    of ``synonyms.yaml``, an index built before it (until the next rebuild) still matches
+    every unchanged group, and a changed or new group is never taken for another one (its
+    words then match through their own stems, see :func:`_text_query`)."""
 
     #: member -> its stems (as the index analyzer gives them) per group
     members: tuple[tuple[tuple[str, ...], ...], ...]
@@ -423,6 +432,8 @@ class _Groups:
     of_stem: dict[str, tuple[int, ...]]
     #: first stem of a member -> (group, member stems): what to check for a document
     by_first: dict[str, tuple[tuple[int, tuple[str, ...]], ...]]
+    #: per group its token's name (:func:`_group_key`)
+    keys: tuple[str, ...] = ()
 
     def of_stems(self, stems: set[str]) -> set[int]:
         """The groups with a member all of whose stems are in ``stems``."""
@@ -455,14 +466,22 @@ def _load_groups(path: Path = SYNONYMS_FILE) -> _Groups:
         tuple(members),
         {stem: tuple(groups) for stem, groups in of_stem.items()},
         {stem: tuple(pairs) for stem, pairs in by_first.items()},
+        tuple(_group_key(stems) for stems in members),
     )
+
+
+def _group_key(members: Sequence[Sequence[str]]) -> str:
+    """A group's name in the index: a digest of its members' stems (order-free)."""
+    text = "\n".join(sorted(" ".join(member) for member in members))
+    return hashlib.sha1(text.encode("utf-8")).hexdigest()[:12]
 
 
 GROUPS = _load_groups()
 
 
 def _group_token(group: int) -> str:
-    return f"g{group}"
+    """The token of group number ``group`` of :data:`GROUPS` in :data:`SYNONYM_FIELD`."""
+    return f"g{GROUPS.keys[group]}"
 
 
 def _clean(text: str) -> str:
@@ -1695,6 +1714,12 @@ def _text_query(
     clauses = []
     for position, word in enumerate(words):
         groups = GROUPS.of_stem.get(word.stem, ())
+        if groups and searcher is not None:
+            # an index built before the last edit of synonyms.yaml lacks the tokens of
+            # changed or new groups: without any, the word matches through its own stems
+            groups = tuple(
+                g for g in groups if searcher.doc_freq(SYNONYM_FIELD, _group_token(g)) > 0
+            )
         own = list(word.parts) if word.parts else [word.stem]
         matches: list[tantivy.Query] = []
         scores: list[tantivy.Query] = []

@@ -597,3 +597,38 @@ def test_keywords_and_suggestions(index: SearchIndex) -> None:
     assert "c20" in ids(search(index, "Museum"))
     assert {"roboter", "robotern"} <= set(index.suggest("Robo"))
     assert index.suggest("") == [] and index.suggest("r") == []
+
+
+def test_an_edited_synonym_file_never_makes_an_older_index_match_the_wrong_group(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    docs = [
+        doc("robo", "Robotik für Einsteiger"),
+        doc("code", "Coding Club"),
+        doc("kurs", "Seminar Astronomie"),
+    ]
+    index = SearchIndex.build(tmp_path / "idx", docs)
+    assert ids(search(index, "Roboter")) == {"robo"}
+    assert ids(search(index, "Informatik")) == {"code"}
+    # the file edited after the build: a new group at the top (every later group moves
+    # one place down), and the programming group gets one more member
+    edited = tmp_path / "synonyms.yaml"
+    edited.write_text(
+        "groups:\n"
+        "  - [Sternwarte, Teleskop]\n"
+        "  - [Robotik, Roboter, Robot, Robotics, Mindstorms, LEGO]\n"
+        "  - [Programmieren, Coding, Informatik, Programmierung, Coden, Hacking]\n"
+        "  - [Workshop, Kurs, Seminar]\n",
+        encoding="utf-8",
+    )
+    monkeypatch.setattr(catalog_search, "GROUPS", catalog_search._load_groups(edited))
+    # an unchanged group still matches through its token, wherever it stands in the file
+    assert ids(search(index, "Roboter")) == {"robo"}
+    assert ids(search(index, "Kurs")) == {"kurs"}
+    # a changed group's token is not in this index: its words match through their own
+    # stems (the synonyms come back with the next rebuild), never through another group
+    assert ids(search(index, "Coding")) == {"code"}
+    assert ids(search(index, "Informatik")) == set()
+    assert ids(search(index, "Teleskop")) == set()
+    rebuilt = SearchIndex.build(tmp_path / "idx", docs)
+    assert ids(search(rebuilt, "Informatik")) == {"code"}
