@@ -94,9 +94,13 @@ for name in ("SCHEDULER", "STATS_CLASS", "DUPEFILTER_CLASS", "LOG_FORMATTER", "D
              "SCHEDULER_PRIORITY_QUEUE", "SCHEDULER_MEMORY_QUEUE", "SCHEDULER_DISK_QUEUE",
              "ROBOTSTXT_PARSER"):
     load_object(settings[name])
-import resource, scrapy.core.downloader, twisted.web.client  # noqa: E401,F401
+import resource
+import scrapy.core.downloader
+import twisted.web.client
 if db:
-    import catalog.store, crawlers.health, crawlers.pipelines  # noqa: E401,F401
+    import catalog.store
+    import crawlers.health
+    import crawlers.pipelines
 process = CrawlerProcess(settings)
 crawlers = [process.create_crawler(spider_class(config.get(sid).kind).from_source(config.get(sid)))
             for sid in ids]

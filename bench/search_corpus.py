@@ -160,13 +160,7 @@ def build_demo(demo_dir: Path) -> None:
 def demo_docs(demo_dir: Path) -> list[SearchDoc]:
     """The demo catalogue's published entries as the rebuild indexes them: its clusters and
     offers read back from ``demo_dir/mintsuche.db`` and turned into ``SearchDoc`` by the
-    rebuild's own function (``webapp.pipeline._search_doc``), ordered by cluster id.
-
-    One difference: of several member descriptions of the same (greatest) length,
-    ``_search_doc`` takes whichever a set yields last, which changes with the string hash
-    seed of the process; here the alphabetically last, so that the corpus is the same in
-    every run.
-    """
+    rebuild's own function (``webapp.pipeline._search_doc``), ordered by cluster id."""
     from sqlmodel import select
 
     from catalog.db import get_engine, session_scope
@@ -190,11 +184,7 @@ def demo_docs(demo_dir: Path) -> list[SearchDoc]:
     docs = []
     for c in clusters:
         if members.get(c.id):
-            doc = _search_doc({key: getattr(c, key) for key in row_keys}, members[c.id])
-            texts = [m.description for m in members[c.id] if m.description]
-            docs.append(
-                replace(doc, description=max(texts, key=lambda t: (len(t), t))) if texts else doc
-            )
+            docs.append(_search_doc({key: getattr(c, key) for key in row_keys}, members[c.id]))
     return docs
 
 
